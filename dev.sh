@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# gridscheme developer entry point.
+#   ./dev.sh demo   set up a venv, install, plan a sample application on the bundled demo city
+#   ./dev.sh test   set up a venv with every extra, then run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+VENV=${GRIDSCHEME_VENV:-.venv}
+
+setup() {
+  local extras=$1
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PY" -m venv "$VENV"
+  fi
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -e ".${extras}"
+}
+
+case "${1:-}" in
+  demo)
+    setup ""
+    shift
+    exec "$VENV/bin/gridscheme" demo "$@"
+    ;;
+  test)
+    setup "[all]"
+    shift
+    exec "$VENV/bin/python" -m pytest -q "$@"
+    ;;
+  *)
+    echo "usage: ./dev.sh demo | ./dev.sh test [pytest args]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,424 @@
+"""`CompiledNetwork`: the read-only array view of one network version.
+
+Built once per (network version, policy) by :func:`compile_network` and reused for every
+application: radial feeder trees with cumulative impedance from the source busbar, a baseline
+backward/forward sweep (voltages and branch currents at the measured peak), per-node headroom
+along the path to the source, spatial indexes of access points, and the road graph.
+
+Units: voltages in kV line-to-line (complex), currents in kA, impedances in ohm, powers in MW /
+Mvar / MVA (three-phase). ``I = conj(S / (sqrt(3) V))``; a branch drops ``sqrt(3) Z I``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import breadth_first_order
+from scipy.spatial import cKDTree
+
+from .errors import NetworkValidationError, ValidationReport
+from .network import Network
+from .policy import Policy
+from .road_graph import RoadGraph, build_road_graph, empty_road_graph
+
+SQRT3 = np.sqrt(3.0)
+OMEGA = 2 * np.pi * 50.0  # Chinese grid frequency, GB/T 15945
+NODE_KIND_CODES = {"busbar": 0, "rmu": 1, "switching_station": 2, "pole": 3, "junction": 4,
+                   "dist_transformer": 5}
+
+
+@dataclass(frozen=True)
+class PointIndex:
+    """A k-d tree over a subset of points with the element index of each point."""
+
+    tree: cKDTree | None
+    element: np.ndarray  # int32 index into the element arrays (nodes or bus sections)
+
+    def query_radius(self, xy: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Elements within ``radius_m`` of ``xy`` sorted by distance: (element idx, distance)."""
+        if self.tree is None:
+            return np.empty(0, np.int32), np.empty(0)
+        hits = np.asarray(self.tree.query_ball_point(xy, radius_m), dtype=np.int64)
+        if hits.size == 0:
+            return np.empty(0, np.int32), np.empty(0)
+        d = np.hypot(*(self.tree.data[hits] - xy).T)
+        o = np.argsort(d, kind="stable")
+        return self.element[hits[o]], d[o]
+
+
+def _point_index(xy: np.ndarray, element: np.ndarray) -> PointIndex:
+    return PointIndex(cKDTree(xy[element]) if element.size else None, element.astype(np.int32))
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledNetwork:
+    """Arrays derived from one :class:`Network` version (see module docstring).
+
+    Node arrays are indexed by node position ``i`` (``node_ids[i]``); segment arrays by
+    segment position; feeders, bus sections and substations likewise.
+    """
+
+    version_id: str
+    policy_id: str
+    crs: object
+    # nodes
+    node_ids: np.ndarray
+    node_xy: np.ndarray
+    node_kind: np.ndarray
+    node_vn_kv: np.ndarray
+    node_spare_bays: np.ndarray
+    node_s_mva: np.ndarray  # complex existing load
+    node_feeder: np.ndarray  # feeder index, -1 for busbars and unfed nodes
+    node_bus_section: np.ndarray  # bus section index of the tree's root, -1 if unfed
+    node_source_ref: np.ndarray
+    # radial forest
+    parent: np.ndarray
+    parent_seg: np.ndarray  # segment index of the branch to the parent, -1 root/switch
+    depth: np.ndarray
+    levels: tuple[np.ndarray, ...]  # node indices by depth (levels[0] = roots)
+    z_up_ohm: np.ndarray  # complex series impedance of the branch to the parent
+    cum_z_ohm: np.ndarray  # complex impedance from the source busbar
+    v0_kv: np.ndarray  # baseline complex voltage (line-to-line)
+    i_branch0_ka: np.ndarray  # baseline current on the branch to the parent
+    cum_rz_i0: np.ndarray  # sum over the path of R_s * I0_s (complex, for loss increments)
+    path_headroom_ka: np.ndarray  # min over the path of (rating - |I0|)
+    # segments
+    seg_ids: np.ndarray
+    seg_from: np.ndarray
+    seg_to: np.ndarray
+    seg_child: np.ndarray  # node whose parent branch is this segment, -1 if not in the forest
+    seg_length_km: np.ndarray
+    seg_z_ohm: np.ndarray
+    seg_max_i_ka: np.ndarray
+    seg_overhead: np.ndarray
+    seg_source_ref: np.ndarray
+    seg_geometry: np.ndarray
+    # feeders
+    feeder_ids: np.ndarray
+    feeder_bus_section: np.ndarray
+    feeder_substation: np.ndarray
+    feeder_vn_kv: np.ndarray
+    feeder_rated_i_ka: np.ndarray
+    feeder_rated_mva: np.ndarray
+    feeder_peak_mw: np.ndarray
+    feeder_pf: np.ndarray
+    feeder_mode: np.ndarray
+    feeder_n_customers: np.ndarray
+    feeder_min_vm_pu: np.ndarray
+    feeder_n_ties: np.ndarray
+    feeder_source_ref: np.ndarray
+    # bus sections and substations
+    bs_ids: np.ndarray
+    bs_substation: np.ndarray
+    bs_vn_kv: np.ndarray
+    bs_spare_bays: np.ndarray
+    bs_vm_pu: np.ndarray
+    bs_busbar_node: np.ndarray
+    bs_min_vm_pu: np.ndarray  # lowest baseline voltage of any node fed from the section
+    bs_z_source_ohm: np.ndarray  # complex Thevenin impedance behind the busbar
+    ss_ids: np.ndarray
+    ss_xy: np.ndarray
+    ss_n_transformers: np.ndarray
+    ss_transformer_mva: np.ndarray
+    ss_peak_mw: np.ndarray
+    ss_pf: np.ndarray
+    ss_hv_kv: np.ndarray
+    # ties (normally open) between feeders
+    tie_feeder_a: np.ndarray
+    tie_feeder_b: np.ndarray
+    # spatial indexes by voltage level (kV -> index)
+    bay_nodes: dict[float, PointIndex]  # RMUs / switching stations with spare bays
+    busbar_sections: dict[float, PointIndex]  # bus sections with spare bays
+    overhead_segments: dict[float, tuple[shapely.STRtree, np.ndarray]]
+    node_road_vertex: np.ndarray  # nearest road vertex of each node (-1 none)
+    node_road_dist_m: np.ndarray
+    customer_node: dict[str, int]
+    road: RoadGraph
+    area_hull: object  # shapely geometry of the served area (metric)
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def node_pos(self) -> pd.Index:
+        """Index from node id to position."""
+        return pd.Index(self.node_ids)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_ids)
+
+
+def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
+    """Derive the arrays of ``net`` once (per network version and policy).
+
+    Raises
+    ------
+    NetworkValidationError
+        The operating topology is not a radial forest fed from busbars (loops, two busbars
+        connected), or references are dangling; run ``gridscheme network validate`` for the
+        full report.
+    """
+    report = ValidationReport()
+    L = net.layers
+    nodes, segs, sw = L["nodes"], L["segments"], L["switches"]
+    feeders, bss, sss = L["feeders"], L["bus_sections"], L["substations"]
+    n = len(nodes)
+    node_pos = pd.Index(nodes["id"])
+    if not node_pos.is_unique:
+        report.add("duplicate_id", "nodes", node_pos[node_pos.duplicated()][0], "node ids must be unique")
+        raise NetworkValidationError(report)
+    xy = shapely.get_coordinates(nodes.geometry.values).reshape(-1, 2) if n else np.zeros((0, 2))
+    if xy.shape[0] != n:
+        raise NetworkValidationError(_one(report, "bad_geometry", "nodes", "*",
+                                          "every node needs a point geometry"))
+
+    # --- operating topology: in-service segments not cut by an open switch + closed switches
+    open_seg = set(sw.loc[~sw["closed"] & (sw["segment_id"] != ""), "segment_id"])
+    seg_on = segs["in_service"].to_numpy() & ~segs["id"].isin(open_seg).to_numpy()
+    fi = node_pos.get_indexer(segs["from_node"])
+    ti = node_pos.get_indexer(segs["to_node"])
+    bad = seg_on & ((fi < 0) | (ti < 0))
+    for sid in segs.loc[bad, "id"]:
+        report.add("dangling_segment", "segments", sid, "from_node/to_node must name existing nodes")
+    seg_on &= ~bad
+    closed_sw = sw[sw["closed"] & (sw["segment_id"] == "")]
+    sa, sb = node_pos.get_indexer(closed_sw["node_a"]), node_pos.get_indexer(closed_sw["node_b"])
+    ok_sw = (sa >= 0) & (sb >= 0)
+    seg_idx = np.flatnonzero(seg_on)
+    eu = np.concatenate([fi[seg_idx], sa[ok_sw]])
+    ev = np.concatenate([ti[seg_idx], sb[ok_sw]])
+    eid = np.concatenate([seg_idx, -1 - np.arange(ok_sw.sum())])  # <0: switch edge
+
+    kind = nodes["kind"].map(NODE_KIND_CODES).fillna(-1).to_numpy(np.int8)
+    roots = np.flatnonzero(kind == 0)
+    super_root = n
+    ru = np.concatenate([eu, np.full(roots.size, super_root)])
+    rv = np.concatenate([ev, roots])
+    g = coo_matrix((np.ones(ru.size), (ru, rv)), shape=(n + 1, n + 1)).tocsr()
+    order, pred = breadth_first_order(g, super_root, directed=False, return_predecessors=True)
+    parent = pred[:n].astype(np.int64)
+    parent[parent == super_root] = -1
+    parent[parent < 0] = -1
+    reached = np.zeros(n, bool)
+    reached[order[order < n]] = True
+    # Loops: a forest on the reached nodes has exactly (reached - roots) branches.
+    n_edges_reached = int(np.count_nonzero(reached[eu] & reached[ev]))
+    if n_edges_reached != int(reached.sum()) - roots.size:
+        report.add("loop", "segments", "*",
+                   f"the operating topology has {n_edges_reached - (int(reached.sum()) - roots.size)} "
+                   "loop(s) or busbar-to-busbar path(s) with normally-open ties open; each feeder "
+                   "must be radial (run 'gridscheme network validate' for the elements)")
+    if not report.ok:
+        raise NetworkValidationError(report)
+
+    # branch to parent: map (child, parent) -> edge id via a sparse lookup
+    lookup = coo_matrix((np.concatenate([eid, eid]) + (1 << 40),
+                         (np.concatenate([eu, ev]), np.concatenate([ev, eu]))),
+                        shape=(n, n)).tocsr()
+    child = np.flatnonzero(parent >= 0)
+    e_of_child = np.asarray(lookup[child, parent[child]]).ravel().astype(np.int64) - (1 << 40)
+    parent_seg = np.full(n, -1, np.int64)
+    parent_seg[child] = np.where(e_of_child >= 0, e_of_child, -1)
+
+    depth = _depths(parent)
+    depth[~reached] = -1
+    order_d = np.argsort(depth, kind="stable")
+    dsorted = depth[order_d]
+    starts = np.searchsorted(dsorted, np.arange(0, (depth.max() if n else -1) + 2))
+    levels = tuple(order_d[starts[d]:starts[d + 1]] for d in range(len(starts) - 1))
+
+    # --- impedances
+    r = segs["r_ohm_per_km"].to_numpy() * segs["length_km"].to_numpy()
+    x = segs["x_ohm_per_km"].to_numpy() * segs["length_km"].to_numpy()
+    seg_z = r + 1j * x
+    z_up = np.zeros(n, complex)
+    has = parent_seg >= 0
+    z_up[has] = seg_z[parent_seg[has]]
+    rating = np.full(n, np.inf)
+    rating[has] = segs["max_i_ka"].to_numpy()[parent_seg[has]] * policy.param("line_loading_limit")
+    shunt_b = np.zeros(n)
+    c_f = segs["c_nf_per_km"].to_numpy() * segs["length_km"].to_numpy() * 1e-9
+    on = seg_idx
+    np.add.at(shunt_b, fi[on], OMEGA * c_f[on] / 2)
+    np.add.at(shunt_b, ti[on], OMEGA * c_f[on] / 2)
+
+    # --- roots: bus section of each busbar
+    bs_pos = pd.Index(bss["id"])
+    root_bs = np.full(n, -1, np.int64)
+    root_bs[roots] = bs_pos.get_indexer(nodes["bus_section_id"].to_numpy()[roots])
+    node_bs = np.full(n, -1, np.int64)
+    for lv in levels:
+        node_bs[lv] = np.where(parent[lv] >= 0, node_bs[np.maximum(parent[lv], 0)], root_bs[lv])
+    bs_vm = bss["vm_pu"].to_numpy()
+    v_root = np.where(node_bs >= 0, bs_vm[np.maximum(node_bs, 0)], 1.0) * nodes["vn_kv"].to_numpy()
+
+    # --- feeder of each node: the feeder of the first branch below the busbar
+    fd_pos = pd.Index(feeders["id"])
+    seg_feeder = fd_pos.get_indexer(segs["feeder_id"])
+    node_fd_attr = fd_pos.get_indexer(nodes["feeder_id"])
+    node_feeder = np.full(n, -1, np.int64)
+    if len(levels) > 1:
+        first = levels[1]
+        ps = parent_seg[first]
+        node_feeder[first] = np.where(ps >= 0, seg_feeder[np.maximum(ps, 0)], node_fd_attr[first])
+        for lv in levels[2:]:
+            node_feeder[lv] = node_feeder[parent[lv]]
+
+    # --- baseline backward/forward sweep at the measured loads
+    s_load = (nodes["p_mw"].to_numpy() + 1j * nodes["q_mvar"].to_numpy()).astype(complex)
+    v, i_br = _sweep(levels, parent, z_up, s_load, shunt_b, v_root, reached,
+                     int(policy.param("sweep_max_iterations")), policy.param("sweep_tolerance_pu"))
+    cum_z = np.zeros(n, complex)
+    cum_rzi = np.zeros(n, complex)
+    headroom = np.full(n, np.inf)
+    for lv in levels[1:]:
+        p = parent[lv]
+        cum_z[lv] = cum_z[p] + z_up[lv]
+        cum_rzi[lv] = cum_rzi[p] + z_up[lv].real * i_br[lv]
+        headroom[lv] = np.minimum(headroom[p], rating[lv] - np.abs(i_br[lv]))
+
+    vn = nodes["vn_kv"].to_numpy()
+    vm = np.where(reached, np.abs(v) / vn, np.nan)
+    nf = len(feeders)
+    feeder_min_vm = np.full(nf, np.inf)
+    m = node_feeder >= 0
+    np.minimum.at(feeder_min_vm, node_feeder[m], vm[m])
+    bs_min_vm = np.full(len(bss), np.inf)
+    m2 = node_bs >= 0
+    np.minimum.at(bs_min_vm, node_bs[m2], vm[m2])
+
+    # --- feeders
+    f_vn = feeders["vn_kv"].to_numpy()
+    f_rated = feeders["rated_i_ka"].to_numpy()
+    f_peak = feeders["peak_mw"].to_numpy().copy()
+    load_by_feeder = np.bincount(node_feeder[m], weights=s_load.real[m], minlength=nf)
+    f_peak = np.where(np.isnan(f_peak), load_by_feeder, f_peak)
+    ties = sw[(sw["kind"] == "tie") & ~sw["closed"]]
+    ta, tb = node_pos.get_indexer(ties["node_a"]), node_pos.get_indexer(ties["node_b"])
+    okt = (ta >= 0) & (tb >= 0)
+    tfa, tfb = node_feeder[ta[okt]], node_feeder[tb[okt]]
+    keep = (tfa >= 0) & (tfb >= 0) & (tfa != tfb)
+    tfa, tfb = tfa[keep], tfb[keep]
+    n_ties = np.bincount(np.concatenate([tfa, tfb]), minlength=nf) if nf else np.zeros(0, int)
+
+    # --- substations: Thevenin impedance of one main transformer behind each bus section
+    ss_pos = pd.Index(sss["id"])
+    bs_ss = ss_pos.get_indexer(bss["substation_id"])
+    vk = sss["vk_percent"].to_numpy().copy()
+    vk = np.where(np.isnan(vk), policy.param("default_transformer_vk_percent"), vk)
+    bs_vn = bss["vn_kv"].to_numpy()
+    mva = sss["transformer_mva"].to_numpy()
+    z_src = 1j * vk[np.maximum(bs_ss, 0)] / 100 * bs_vn**2 / mva[np.maximum(bs_ss, 0)]
+    busbar_node = np.full(len(bss), -1, np.int64)
+    okr = root_bs[roots] >= 0
+    busbar_node[root_bs[roots][okr]] = roots[okr]
+    ss_xy = (shapely.get_coordinates(sss.geometry.values).reshape(-1, 2) if len(sss)
+             else np.zeros((0, 2)))
+
+    # --- access points by voltage level
+    spare = nodes["spare_bays"].to_numpy()
+    bay_nodes = {}
+    busbar_sections = {}
+    overhead = {}
+    seg_overhead = (segs["construction"] == "overhead").to_numpy()
+    seg_vn = np.where(fi >= 0, vn[np.maximum(fi, 0)], np.nan)
+    bs_spare = bss["bays_total"].to_numpy() - bss["bays_used"].to_numpy()
+    bs_xy = np.where(busbar_node[:, None] >= 0, xy[np.maximum(busbar_node, 0)], np.nan)
+    seg_child = np.full(len(segs), -1, np.int64)
+    seg_child[parent_seg[has]] = np.flatnonzero(has)
+    for level in np.unique(np.round(vn[reached], 3)):
+        sel = np.flatnonzero(reached & np.isin(kind, (1, 2)) & (spare > 0) & np.isclose(vn, level))
+        bay_nodes[float(level)] = _point_index(xy, sel)
+        bsel = np.flatnonzero((bs_spare > 0) & np.isclose(bs_vn, level) & (busbar_node >= 0))
+        busbar_sections[float(level)] = PointIndex(
+            cKDTree(bs_xy[bsel]) if bsel.size else None, bsel.astype(np.int32))
+        osel = np.flatnonzero(seg_overhead & (seg_child >= 0) & np.isclose(seg_vn, level))
+        geoms = segs.geometry.values[osel]
+        overhead[float(level)] = (shapely.STRtree(geoms), osel)
+
+    road = (build_road_graph(L["roads"], L["obstacles"], policy) if len(L["roads"])
+            else empty_road_graph())
+    if road.xy.shape[0]:
+        nv, nd = road.nearest_vertex(xy, policy.param("road_snap_max_m"))
+    else:
+        nv, nd = np.full(n, -1), np.full(n, np.inf)
+    cust = nodes["customer_id"].to_numpy()
+    cm = cust != ""
+    hull_pts = np.vstack([xy, ss_xy]) if n else ss_xy
+    hull = shapely.convex_hull(shapely.multipoints(hull_pts)) if len(hull_pts) else None
+
+    return CompiledNetwork(
+        version_id=net.version_id, policy_id=policy.policy_id, crs=net.crs,
+        node_ids=nodes["id"].to_numpy(), node_xy=xy, node_kind=kind, node_vn_kv=vn,
+        node_spare_bays=spare, node_s_mva=s_load, node_feeder=node_feeder,
+        node_bus_section=node_bs, node_source_ref=nodes["source_ref"].to_numpy(),
+        parent=parent, parent_seg=parent_seg, depth=depth, levels=levels, z_up_ohm=z_up,
+        cum_z_ohm=cum_z, v0_kv=v, i_branch0_ka=i_br, cum_rz_i0=cum_rzi,
+        path_headroom_ka=headroom,
+        seg_ids=segs["id"].to_numpy(), seg_from=fi, seg_to=ti, seg_child=seg_child,
+        seg_length_km=segs["length_km"].to_numpy(), seg_z_ohm=seg_z,
+        seg_max_i_ka=segs["max_i_ka"].to_numpy(), seg_overhead=seg_overhead,
+        seg_source_ref=segs["source_ref"].to_numpy(), seg_geometry=segs.geometry.values,
+        feeder_ids=feeders["id"].to_numpy(), feeder_bus_section=bs_pos.get_indexer(feeders["bus_section_id"]),
+        feeder_substation=ss_pos.get_indexer(feeders["substation_id"]), feeder_vn_kv=f_vn,
+        feeder_rated_i_ka=f_rated, feeder_rated_mva=SQRT3 * f_vn * f_rated, feeder_peak_mw=f_peak,
+        feeder_pf=feeders["power_factor"].to_numpy(), feeder_mode=feeders["connection_mode"].to_numpy(),
+        feeder_n_customers=feeders["n_customers"].to_numpy(), feeder_min_vm_pu=feeder_min_vm,
+        feeder_n_ties=n_ties, feeder_source_ref=feeders["source_ref"].to_numpy(),
+        bs_ids=bss["id"].to_numpy(), bs_substation=bs_ss, bs_vn_kv=bs_vn, bs_spare_bays=bs_spare,
+        bs_vm_pu=bs_vm, bs_busbar_node=busbar_node, bs_min_vm_pu=bs_min_vm, bs_z_source_ohm=z_src,
+        ss_ids=sss["id"].to_numpy(), ss_xy=ss_xy, ss_n_transformers=sss["n_transformers"].to_numpy(),
+        ss_transformer_mva=mva, ss_peak_mw=sss["peak_mw"].to_numpy(),
+        ss_pf=sss["power_factor"].to_numpy(), ss_hv_kv=sss["hv_kv"].to_numpy(),
+        tie_feeder_a=tfa, tie_feeder_b=tfb,
+        bay_nodes=bay_nodes, busbar_sections=busbar_sections, overhead_segments=overhead,
+        node_road_vertex=np.asarray(nv, np.int64), node_road_dist_m=np.asarray(nd, float),
+        customer_node={c: int(i) for c, i in zip(cust[cm], np.flatnonzero(cm), strict=True)},
+        road=road, area_hull=hull, meta=dict(net.meta),
+    )
+
+
+def _one(report: ValidationReport, code: str, layer: str, eid: str, msg: str) -> ValidationReport:
+    report.add(code, layer, eid, msg)
+    return report
+
+
+def _depths(parent: np.ndarray) -> np.ndarray:
+    """Depth of every node in a forest by pointer jumping (vectorised list ranking)."""
+    d = (parent >= 0).astype(np.int64)  # steps from i to anc[i]
+    anc = parent.copy()
+    while True:
+        act = np.flatnonzero(anc >= 0)
+        if act.size == 0:
+            return d
+        a = anc[act]
+        d_a, anc_a = d[a].copy(), anc[a].copy()  # simultaneous update
+        d[act] += d_a
+        anc[act] = anc_a
+
+
+def _sweep(levels, parent, z_up, s_load, shunt_b, v_root, reached, max_iter, tol):
+    """Complex backward/forward sweep on the radial forest, vectorised by depth level."""
+    v = v_root.astype(complex)
+    i_br = np.zeros_like(v)
+    vn = np.abs(v_root)
+    vn[vn == 0] = 1.0
+    for _ in range(max_iter):
+        i_node = np.conj(s_load / (SQRT3 * v)) + 1j * shunt_b * v / SQRT3
+        i_node[~reached] = 0
+        i_br = i_node.copy()
+        for lv in reversed(levels[1:]):
+            np.add.at(i_br, parent[lv], i_br[lv])
+        v_new = v.copy()
+        for lv in levels[1:]:
+            v_new[lv] = v_new[parent[lv]] - SQRT3 * z_up[lv] * i_br[lv]
+        delta = np.nanmax(np.abs(v_new - v) / vn) if v.size else 0.0
+        v = v_new
+        if delta < tol:
+            break
+    v[~reached] = np.nan
+    return v, i_br

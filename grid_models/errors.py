@@ -1,0 +1,118 @@
+"""Exception classes shared by every gridscheme package.
+
+Input errors subclass :class:`ValueError` so callers that only know the standard library still
+catch them; every message names the field or element at fault and says what would be valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class GridSchemeError(Exception):
+    """Base class of every error raised on purpose by gridscheme."""
+
+
+class InputError(GridSchemeError, ValueError):
+    """Something the user supplied is wrong.
+
+    Parameters
+    ----------
+    message : str
+        One paragraph that names the field/element and says what is valid.
+    field : str, optional
+        The field, column or element id at fault.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NetworkFormatError(InputError):
+    """A network or road file cannot be read (truncated, foreign, missing layers)."""
+
+
+class CRSError(InputError):
+    """A layer has no CRS, or a CRS that cannot be used."""
+
+
+class UnknownTypeError(InputError, KeyError):
+    """A standard type, policy profile, industry or other named entry does not exist."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ApplicationError(InputError):
+    """A connection application is invalid or impossible on this network."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of network validation.
+
+    Attributes
+    ----------
+    code : str
+        Stable machine-readable code, e.g. ``"dangling_segment"``.
+    layer : str
+        Element table the problem lives in.
+    element_id : str
+        Id of the element (or ``"*"`` for a layer-wide problem).
+    message : str
+        Human-readable explanation saying what would be valid.
+    severity : str
+        ``"error"`` or ``"warning"``.
+    """
+
+    code: str
+    layer: str
+    element_id: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"[{self.severity}] {self.layer}:{self.element_id} {self.code}: {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    """Every problem found in one validation run."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, code: str, layer: str, element_id: object, message: str,
+            severity: str = "error") -> None:
+        self.problems.append(Problem(code, layer, str(element_id), message, severity))
+
+    def codes(self) -> set[str]:
+        return {p.code for p in self.problems}
+
+    def render(self, limit: int | None = 200) -> str:
+        lines = [f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)"]
+        shown = self.problems if limit is None else self.problems[:limit]
+        lines += [str(p) for p in shown]
+        if limit is not None and len(self.problems) > limit:
+            lines.append(f"... and {len(self.problems) - limit} more")
+        return "\n".join(lines)
+
+
+class NetworkValidationError(InputError):
+    """A network failed validation; ``report`` holds every problem found."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        super().__init__("network is invalid:\n" + report.render(50))
+        self.report = report

@@ -1,0 +1,147 @@
+"""Remedies when nothing on the existing network passes (domain.md; seed §1.3).
+
+1. Load transfer over a normally-open tie to a neighbour feeder with headroom, then connect.
+2. A new feeder from the nearest substation bus section with a spare bay (any distance).
+3. A new or expanded 35 kV+ substation project (a grid project, not a connection).
+Every remedy scheme carries ``feasible = False`` on today's network and a ``remedy`` object
+saying what must happen first; the nearby candidates' binding constraints are in ``rejected``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import rules
+from .candidates import K_BUSBAR, Candidates
+from .evaluation import CHECKS, evaluate
+from .optimise import Selection
+from .routing import route_all
+
+if TYPE_CHECKING:
+    from .engine import LevelResult, Planner
+
+
+def remedies(planner: Planner, results: list[LevelResult], app, demand, mode, xy) -> list:
+    """Remedy schemes, cheapest first (see module docstring)."""
+    out = []
+    if mode.n_circuits == 1:
+        out += _load_transfers(planner, results, app, demand, mode)
+    out += _new_feeders(planner, results, app, demand, mode, xy)
+    out.append(_new_substation(planner, app, demand, mode))
+    out.sort(key=lambda s: (s.remedy["order"], s.score))
+    for i, s in enumerate(out):
+        s.rank = i + 1
+    return out
+
+
+def _load_transfers(planner, results, app, demand, mode) -> list:
+    cn, pol = planner.cn, planner.policy
+    found = []
+    for r in results:
+        o = r.options
+        others = o.allowed.copy()
+        for name, p in o.passed.items():
+            if name != "feeder_load_rate":
+                others &= p
+        for c in np.flatnonzero(others.any(axis=1) & ~o.feasible.any(axis=1)):
+            f = int(r.cand.feeder[c])
+            if f < 0:
+                continue
+            t = int(np.argmin(np.where(others[c], o.score[c], np.inf)))
+            need = (o.load_rate_after[c, t] - o.limits["feeder_load_rate"][c, t]) * cn.feeder_rated_mva[f]
+            nb = np.r_[cn.tie_feeder_b[cn.tie_feeder_a == f], cn.tie_feeder_a[cn.tie_feeder_b == f]]
+            if nb.size == 0:
+                continue
+            lim, _ = rules.load_rate_limit(pol, cn.feeder_mode[nb])
+            head = (lim - cn.feeder_peak_mw[nb] / cn.feeder_pf[nb] / cn.feeder_rated_mva[nb]) \
+                * cn.feeder_rated_mva[nb]
+            okn = np.flatnonzero(head >= need)
+            if okn.size == 0:
+                continue
+            g = int(nb[okn[np.argmax(head[okn])]])
+            cost = pol.cost("remedy", "load_transfer")
+            sel = Selection((int(c),), (t,), float(o.score[c, t] + cost), "remedy")
+            remedy = {"type": "load_transfer", "order": 0,
+                      "from_feeder": str(cn.feeder_ids[f]), "to_feeder": str(cn.feeder_ids[g]),
+                      "transfer_mva": round(float(need), 4), "cost_cny": cost,
+                      "zh": f"先经联络开关将约 {need:.2f} MVA 负荷由馈线 {cn.feeder_ids[f]} 转供至 "
+                            f"{cn.feeder_ids[g]}，再接入。",
+                      "en": f"Transfer about {need:.2f} MVA from feeder {cn.feeder_ids[f]} to "
+                            f"{cn.feeder_ids[g]} over the normally-open tie, then connect."}
+            found.append(planner._scheme(r, sel, app, demand, mode, feasible=False, remedy=remedy))
+    found.sort(key=lambda s: s.score)
+    return found[:2]
+
+
+def _new_feeders(planner, results, app, demand, mode, xy) -> list:
+    cn, pol = planner.cn, planner.policy
+    out = []
+    for r in results:
+        idx = cn.busbar_sections.get(r.vn_kv)
+        if idx is None or idx.tree is None:
+            continue
+        kq = min(mode.n_circuits * 4, idx.element.size)
+        d, j = idx.tree.query(xy, k=kq)
+        d, j = np.atleast_1d(d), np.atleast_1d(j)
+        bsi = idx.element[j]
+        node = cn.bs_busbar_node[bsi]
+        n = bsi.size
+        cand = Candidates(r.vn_kv, np.full(n, K_BUSBAR, np.int8), cn.bs_ids[bsi].astype(object),
+                          node.astype(np.int64), np.full(n, -1), np.zeros(n), np.zeros(n),
+                          cn.node_xy[node], d, np.full(n, -1), bsi.astype(np.int64),
+                          cn.bs_substation[bsi].astype(np.int64), float(d.max()))
+        routes = route_all(cn, xy, cand, pol)
+        o = evaluate(cn, cand, routes, demand, pol, planner._conductors[r.vn_kv],
+                     app.requested_kva, -1, app.load.pv_export_kw)
+        allowed_best = np.where(o.allowed, o.score, np.inf)
+        chosen: list[int] = []
+        used_ss: set[int] = set()
+        for c in np.argsort(allowed_best.min(axis=1)):
+            ss = int(cand.substation[c])
+            if mode.distinct_substations and ss in used_ss:
+                continue
+            chosen.append(int(c))
+            used_ss.add(ss)
+            if len(chosen) == mode.n_circuits:
+                break
+        if len(chosen) < mode.n_circuits:
+            continue
+        ts = [int(np.argmin(np.where(o.feasible[c], o.score[c], np.where(o.allowed[c], o.score[c] + 1e12, np.inf))))
+              for c in chosen]
+        feasible = all(o.feasible[c, t] for c, t in zip(chosen, ts, strict=True))
+        sel = Selection(tuple(chosen), tuple(ts), float(sum(o.score[c, t] for c, t in zip(chosen, ts, strict=True))),
+                        "remedy")
+        from .engine import LevelResult
+
+        lr = LevelResult(r.vn_kv, cand, o, [sel], np.zeros((n, n), bool))
+        failing = sorted({CHECKS[nm][2] for c, t in zip(chosen, ts, strict=True)
+                          for nm, p in o.passed.items() if not p[c, t]})
+        remedy = {"type": "new_feeder", "order": 1,
+                  "bus_sections": [str(cn.bs_ids[bsi[c]]) for c in chosen],
+                  "still_failing": failing,
+                  "zh": "由最近有备用间隔的变电站新出专线" + ("" if feasible else "（仍有校核不通过：" + "、".join(failing) + "）"),
+                  "en": "New dedicated feeder from the nearest substation with a spare bay"
+                        + ("" if feasible else f" (still failing: {', '.join(failing)})")}
+        out.append(planner._scheme(lr, sel, app, demand, mode, feasible=feasible, remedy=remedy))
+    return out
+
+
+def _new_substation(planner, app, demand, mode):
+    from .scheme import Scheme
+
+    pol = planner.policy
+    key = "new_substation_35kv" if app.requested_kva <= 40000 else "new_substation_110kv"
+    cost = pol.cost("remedy", key)
+    return Scheme(rank=0, feasible=False, score=cost, voltage_kv=35.0 if "35" in key else 110.0,
+                  supply_mode=mode.mode, tier=mode.tier, design_demand_kw=demand.p_mw * 1000,
+                  power_factor=demand.power_factor, circuits=[], equipment=[{"item": key}],
+                  cost_cny={"total": cost, "utility": cost, "customer": 0.0},
+                  duration_workdays={"grid_project": True},
+                  flags=["grid_project_required"],
+                  explanation={"zh": "现有电网无可行接入方案，需新建/扩建35千伏及以上变电站（电网基建项目，"
+                                     "按特殊情形流程由计划部门拟定方案）。",
+                               "en": "No feasible connection on the existing network: a new or "
+                                     "expanded 35 kV+ substation is needed (a grid project, special-case process)."},
+                  remedy={"type": "new_substation", "order": 2, "project": key, "cost_cny": cost})

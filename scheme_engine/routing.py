@@ -1,0 +1,113 @@
+"""Least-cost routes along roads from the customer to every candidate: ONE bounded Dijkstra.
+
+The search runs once per application from the customer's road vertex on the compiled road
+graph (edge weights: length x road-class cost factor + obstacle-crossing penalty; forbidden
+zones are already cut out). Where no road reaches (no roads, snap too far, beyond the search
+limit) the route is the straight line x ``route_detour_factor`` and is flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse.csgraph import dijkstra
+
+from grid_models.compiled import CompiledNetwork
+from grid_models.policy import Policy
+
+from .candidates import Candidates
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Route of each candidate (arrays aligned with the candidates)."""
+
+    length_m: np.ndarray
+    road_cable_m: np.ndarray  # along roads whose class takes cable
+    road_overhead_m: np.ndarray  # along roads whose class takes overhead lines
+    crossings: np.ndarray
+    fallback: np.ndarray  # straight line x detour factor (no road path)
+    coords: list[np.ndarray]  # polyline (metric) customer -> access point
+    edges: list[np.ndarray]  # road edge ids per route (for corridor sharing)
+
+
+def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Policy) -> Routes:
+    """Route from ``xy`` to every candidate access point with one bounded Dijkstra."""
+    n = len(cand)
+    detour = policy.param("route_detour_factor")
+    straight = cand.dist_m
+    length = straight * detour
+    cab = np.zeros(n)
+    ovh = length.copy()  # fallback: construction decided by the candidate
+    cross = np.zeros(n, np.int64)
+    fallback = np.ones(n, bool)
+    coords = [np.vstack([xy, cand.xy[i]]) for i in range(n)]
+    edges = [np.empty(0, np.int64) for _ in range(n)]
+    road = cn.road
+    snap_max = policy.param("road_snap_max_m")
+    if n == 0 or road.xy.shape[0] == 0:
+        return Routes(length, cab * 0, ovh, cross, fallback, coords, edges)
+    src, src_d = road.nearest_vertex(xy.reshape(1, 2), snap_max)
+    src, src_d = int(src[0]), float(src_d[0])
+    if src < 0 or not np.isfinite(src_d) or src_d > snap_max:
+        return Routes(length, cab * 0, ovh, cross, fallback, coords, edges)
+    # Access-point road vertices: precomputed for nodes, queried for tap points.
+    tv = np.where(cand.seg < 0, cn.node_road_vertex[np.maximum(cand.node, 0)], -1)
+    td = np.where(cand.seg < 0, cn.node_road_dist_m[np.maximum(cand.node, 0)], np.inf)
+    taps = np.flatnonzero(cand.seg >= 0)
+    if taps.size:
+        v, d = road.nearest_vertex(cand.xy[taps], snap_max)
+        tv[taps], td[taps] = v, d
+    ok = (tv >= 0) & np.isfinite(td) & (td <= snap_max)
+    if not ok.any():
+        return Routes(length, cab * 0, ovh, cross, fallback, coords, edges)
+    limit = policy.param("route_search_limit_factor") * (float(straight[ok].max()) + src_d + 1.0)
+    for _ in range(3):  # a target beyond the limit: double it (recipes.md)
+        dist, pred = dijkstra(road.csr, indices=src, limit=limit, return_predecessors=True)
+        reached = ok & np.isfinite(dist[np.maximum(tv, 0)])
+        if reached.sum() == ok.sum():
+            break
+        limit *= 2
+    for i in np.flatnonzero(reached):
+        e = road.path_edges(pred, src, int(tv[i]))
+        summ = road.path_summary(e)
+        by = summ["length_m_by_construction"]
+        on_road = float(sum(by.values()))
+        ends = src_d + float(td[i])
+        length[i] = on_road + ends
+        cab[i] = by.get("cable", 0.0)
+        ovh[i] = by.get("overhead", 0.0)
+        cross[i] = int(summ["crossings"])
+        fallback[i] = False
+        pc = summ["coords"]
+        coords[i] = np.vstack([xy, pc, cand.xy[i]]) if len(pc) else np.vstack([xy, cand.xy[i]])
+        edges[i] = e
+    ovh = np.where(fallback, length, ovh + (length - cab - ovh))  # snap legs count as overhead share
+    cab = np.where(fallback, 0.0, cab)
+    return Routes(length, cab, ovh, cross, fallback, coords, edges)
+
+
+def shared_corridor_ratio(routes: Routes, edge_length_m: np.ndarray) -> np.ndarray:
+    """Pairwise shared road length / the shorter route's length (n x n)."""
+    n = len(routes.edges)
+    out = np.zeros((n, n))
+    if n == 0:
+        return out
+    from scipy.sparse import csr_matrix
+
+    rows = np.concatenate([np.full(e.size, i) for i, e in enumerate(routes.edges)]) \
+        if any(e.size for e in routes.edges) else np.empty(0, np.int64)
+    cols = np.concatenate(routes.edges) if rows.size else np.empty(0, np.int64)
+    if rows.size == 0:
+        return out
+    m = csr_matrix((np.ones(rows.size), (rows, cols)),
+                   shape=(n, max(int(cols.max()) + 1, 1)))
+    m.data[:] = 1.0
+    w = m.multiply(edge_length_m[: m.shape[1]].reshape(1, -1)).tocsr()
+    shared = (w @ m.T).toarray()
+    shorter = np.minimum.outer(routes.length_m, routes.length_m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(shorter > 0, shared / shorter, 0.0)
+    np.fill_diagonal(out, 0.0)
+    return out

@@ -1,0 +1,114 @@
+"""The scheme (供电方案) as returned to every consumer: pydantic models with a JSON schema.
+
+The JSON contract is documented in ``docs/scheme_schema.md`` and exported as
+``docs/scheme.schema.json`` (``python -m scheme_engine.scheme``); extend it, never break it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+class Check(BaseModel):
+    """One rule check with its value, limit and result."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    value: float
+    limit: float
+    unit: str
+    passed: bool
+    binding: bool = False
+
+
+class Connection(BaseModel):
+    point_id: str
+    kind: str = Field(description="busbar (new feeder from a substation bay) | rmu | "
+                                  "switching_station | tap | existing")
+    source_ref: str = ""
+    feeder_id: str | None = None
+    bus_section_id: str | None = None
+    substation_id: str | None = None
+    line_id: str | None = None
+    line_source_ref: str | None = None
+    distance_from_start_m: float | None = None
+    lon: float
+    lat: float
+
+
+class Conductor(BaseModel):
+    type: str
+    construction: str
+    r_ohm_per_km: float
+    x_ohm_per_km: float
+    max_i_ka: float
+
+
+class Circuit(BaseModel):
+    connection: Connection
+    route: dict[str, Any] = Field(description="GeoJSON LineString in EPSG:4326")
+    route_length_m: dict[str, float] = Field(description="total, cable, overhead, on_property")
+    route_fallback: bool = Field(False, description="straight line x detour factor: no road path")
+    obstacle_crossings: int = 0
+    conductor: Conductor
+    current_ka: float
+    voltage_at_supply_pu: float
+    voltage_drop_pct: float = Field(description="from the source busbar to the customer")
+    feeder_load_rate_before: float
+    feeder_load_rate_after: float
+    transformer_load_rate_after: float
+    losses_kw: float
+    limits: list[Check]
+    cost_cny: dict[str, float]
+    works_workdays: float
+
+
+class Scheme(BaseModel):
+    """A complete supply scheme."""
+
+    schema_version: str = SCHEMA_VERSION
+    rank: int
+    feasible: bool
+    score: float
+    voltage_kv: float
+    supply_mode: str
+    tier: str
+    design_demand_kw: float
+    power_factor: float
+    circuits: list[Circuit]
+    equipment: list[dict[str, Any]]
+    cost_cny: dict[str, float] = Field(description="total, utility, customer and breakdown")
+    duration_workdays: dict[str, Any]
+    flags: list[str]
+    explanation: dict[str, str] = Field(description="zh and en")
+    remedy: dict[str, Any] | None = None
+
+
+class PlanResult(BaseModel):
+    """The engine's answer for one application."""
+
+    schema_version: str = SCHEMA_VERSION
+    network_version: str
+    policy_id: str
+    application: dict[str, Any]
+    design_demand: dict[str, Any]
+    schemes: list[Scheme]
+    rejected: list[dict[str, Any]] = Field(default_factory=list,
+                                           description="nearby candidates and what binds them")
+    notes: list[str] = Field(default_factory=list)
+    solve_ms: float = 0.0
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of :class:`PlanResult`."""
+    return PlanResult.model_json_schema()
+
+
+if __name__ == "__main__":
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=1))
