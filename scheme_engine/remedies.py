@@ -86,6 +86,10 @@ def _new_feeders(planner, results, app, demand, mode, xy) -> list:
         d, j = idx.tree.query(xy, k=kq)
         d, j = np.atleast_1d(d), np.atleast_1d(j)
         bsi = idx.element[j]
+        keep = ~np.isin(cn.bs_ids[bsi].astype(str), list(app.overrides.excluded_points))
+        d, bsi = d[keep], bsi[keep]
+        if bsi.size == 0:
+            continue
         node = cn.bs_busbar_node[bsi]
         n = bsi.size
         cand = Candidates(r.vn_kv, np.full(n, K_BUSBAR, np.int8), cn.bs_ids[bsi].astype(object),
