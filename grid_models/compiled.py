@@ -138,6 +138,9 @@ class CompiledNetwork:
     node_road_vertex: np.ndarray  # nearest road vertex of each node (-1 none)
     node_road_dist_m: np.ndarray
     customer_node: dict[str, int]
+    obstacle_tree: shapely.STRtree | None
+    obstacle_forbidden: np.ndarray
+    obstacle_cost_cny: np.ndarray
     road: RoadGraph
     area_hull: object  # shapely geometry of the served area (metric)
     meta: dict[str, str] = field(default_factory=dict)
@@ -346,6 +349,11 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
         nv, nd = road.nearest_vertex(xy, policy.param("road_snap_max_m"))
     else:
         nv, nd = np.full(n, -1), np.full(n, np.inf)
+    obs = L["obstacles"]
+    obs_ok = obs[obs.geometry.notna()] if len(obs) else obs
+    obstacle_tree = shapely.STRtree(obs_ok.geometry.values) if len(obs_ok) else None
+    obs_cost = (obs_ok["crossing_cost_cny"].to_numpy(float) if len(obs_ok) else np.zeros(0))
+    obs_cost = np.where(np.isnan(obs_cost), policy.cost("crossing", "obstacle"), obs_cost)
     cust = nodes["customer_id"].to_numpy()
     cm = cust != ""
     hull_pts = np.vstack([xy, ss_xy]) if n else ss_xy
@@ -378,6 +386,9 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
         bay_nodes=bay_nodes, busbar_sections=busbar_sections, overhead_segments=overhead,
         node_road_vertex=np.asarray(nv, np.int64), node_road_dist_m=np.asarray(nd, float),
         customer_node={c: int(i) for c, i in zip(cust[cm], np.flatnonzero(cm), strict=True)},
+        obstacle_tree=obstacle_tree,
+        obstacle_forbidden=(obs_ok["crossing"] == "forbidden").to_numpy() if len(obs_ok) else np.zeros(0, bool),
+        obstacle_cost_cny=obs_cost,
         road=road, area_hull=hull, meta=dict(net.meta),
     )
 

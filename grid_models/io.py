@@ -22,7 +22,7 @@ import pyogrio
 from .crs import WGS84, parse_crs, require_crs
 from .errors import NetworkFormatError
 from .network import Network
-from .schema import LAYERS
+from .schema import LAYERS, REQUIRED_LAYERS, empty_layer
 
 META_LAYER = "network_info"
 
@@ -174,6 +174,10 @@ def _read_geojson_dir(p: Path, strict: bool) -> Network:
         layers[name] = t
     meta_f = p / f"{META_LAYER}.json"
     meta = json.loads(meta_f.read_text()) if meta_f.exists() else {}
+    if meta_f.exists():
+        # Our own writer leaves empty layers out; a foreign folder must have them all.
+        for name in REQUIRED_LAYERS:
+            layers.setdefault(name, empty_layer(name, WGS84))
     crs = meta.pop("metric_crs", None)
     return Network.from_layers(layers, crs=crs, meta=meta, strict=strict)
 

@@ -35,6 +35,7 @@ CHECKS = {
     "customers_on_feeder": ("count", "馈线用户数", "customers on the feeder"),
     "dedicated_feeder": ("kVA", "专线要求", "dedicated-feeder requirement"),
     "pv_voltage_rise": ("%", "光伏电压抬升", "PV voltage rise"),
+    "route_allowed": ("count", "路径禁止穿越区", "route through a forbidden zone"),
 }
 
 
@@ -209,6 +210,7 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
         "customers_on_feeder": np.broadcast_to(ncust[:, None].astype(float), full),
         "dedicated_feeder": np.full(full, kva),
         "pv_voltage_rise": rise,
+        "route_allowed": np.broadcast_to(routes.forbidden[:, None].astype(float), full),
     }
     load_limit = policy.param("line_loading_limit")
     limits = {
@@ -223,6 +225,7 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
         "customers_on_feeder": np.full(full, policy.param("max_customers_per_feeder")),
         "dedicated_feeder": np.full(full, policy.param("dedicated_feeder_min_kva")),
         "pv_voltage_rise": np.full(full, rise_limit),
+        "route_allowed": np.zeros(full),
     }
     passed = {
         "ampacity": values["ampacity"] <= limits["ampacity"],
@@ -236,6 +239,7 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
         "customers_on_feeder": values["customers_on_feeder"] <= limits["customers_on_feeder"],
         "dedicated_feeder": np.broadcast_to(dedicated_ok[:, None], full),
         "pv_voltage_rise": rise <= rise_limit,
+        "route_allowed": np.broadcast_to(~routes.forbidden[:, None], full),
     }
     feasible = allowed.copy()
     for p in passed.values():
@@ -255,7 +259,7 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
     cust_km = np.minimum(km, prop_km)[:, None]
     civil = np.where(construction == "cable", policy.cost("civil_per_km", "cable"),
                      policy.cost("civil_per_km", "overhead"))[:, None]
-    crossing = routes.crossings[:, None] * policy.cost("crossing", "obstacle")
+    crossing = routes.crossing_cost_cny[:, None]
     bay_key = np.array([_bay_key(kd, U) for kd in cand.kind])
     bay_cost = np.array([policy.cost("bay", b) for b in bay_key])[:, None]
     line_util = util_km * (price + civil)
