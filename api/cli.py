@@ -155,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gridscheme: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `gridscheme ... | head`: the reader went away; not an error of ours.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

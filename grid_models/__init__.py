@@ -1,34 +1,26 @@
 """grid_models: the distribution network as element tables, their I/O, validation and the
-compiled (array) view used on every per-application path."""
+compiled (array) view used on every per-application path.
 
-from .errors import (
-    ApplicationError,
-    CRSError,
-    GridSchemeError,
-    InputError,
-    NetworkFormatError,
-    NetworkValidationError,
-    UnknownTypeError,
-    ValidationReport,
-)
-from .io import read_network, write_network
-from .network import Network
-from .policy import Policy, StandardTypes, load_policy, load_standard_types
+Public names are imported lazily (PEP 562) so that light commands such as ``--help`` or the
+error classes do not pay for geopandas.
+"""
 
-__all__ = [
-    "ApplicationError",
-    "CRSError",
-    "GridSchemeError",
-    "InputError",
-    "Network",
-    "NetworkFormatError",
-    "NetworkValidationError",
-    "Policy",
-    "StandardTypes",
-    "UnknownTypeError",
-    "ValidationReport",
-    "load_policy",
-    "load_standard_types",
-    "read_network",
-    "write_network",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "ApplicationError": "errors", "CRSError": "errors", "GridSchemeError": "errors",
+    "InputError": "errors", "NetworkFormatError": "errors", "NetworkValidationError": "errors",
+    "UnknownTypeError": "errors", "ValidationReport": "errors",
+    "read_network": "io", "write_network": "io", "Network": "network",
+    "Policy": "policy", "StandardTypes": "policy", "load_policy": "policy",
+    "load_standard_types": "policy", "CompiledNetwork": "compiled",
+    "compile_network": "compiled", "validate": "validation", "synth_city": "synth",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'grid_models' has no attribute {name!r}")

@@ -147,8 +147,12 @@ def _geometry_type(name: str) -> str:
 
 
 def _read_meta(p: Path) -> dict[str, str]:
-    t = pyogrio.read_dataframe(p, layer=META_LAYER, read_geometry=False)
-    return {str(k): str(v) for k, v in zip(t["key"], t["value"], strict=False)}
+    try:
+        t = pyogrio.read_dataframe(p, layer=META_LAYER, read_geometry=False)
+        return {str(k): str(v) for k, v in zip(t["key"], t["value"], strict=True)}
+    except Exception as exc:
+        raise NetworkFormatError(f"{p}: layer '{META_LAYER}' is unreadable ({_short(exc)}); "
+                                 "it must hold key/value text columns", field=META_LAYER) from exc
 
 
 def _read_geojson_dir(p: Path, strict: bool) -> Network:
@@ -173,7 +177,14 @@ def _read_geojson_dir(p: Path, strict: bool) -> Network:
             t = pd.DataFrame(t.drop(columns="geometry"))
         layers[name] = t
     meta_f = p / f"{META_LAYER}.json"
-    meta = json.loads(meta_f.read_text()) if meta_f.exists() else {}
+    try:
+        meta = json.loads(meta_f.read_text(encoding="utf-8")) if meta_f.exists() else {}
+    except (OSError, ValueError) as exc:
+        raise NetworkFormatError(f"{meta_f}: not valid JSON ({_short(exc)}); it holds the "
+                                 "network's key/value metadata", field=META_LAYER) from exc
+    if not isinstance(meta, dict):
+        raise NetworkFormatError(f"{meta_f}: must be a JSON object of key/value metadata",
+                                 field=META_LAYER)
     if meta_f.exists():
         # Our own writer leaves empty layers out; a foreign folder must have them all.
         for name in REQUIRED_LAYERS:
