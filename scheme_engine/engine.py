@@ -291,8 +291,7 @@ class Planner:
             f.append("power_quality_assessment_required")
         if app.load.pv_export_kw > 0:
             f.append("distributed_pv_documents_required")
-            fd = [c.connection.feeder_id for c in circuits]
-            for c, fid in zip(circuits, fd, strict=True):
+            for fid in (c.connection.feeder_id for c in circuits):
                 if fid is None:
                     continue
                 fi = int(np.flatnonzero(self.cn.feeder_ids == fid)[0])
