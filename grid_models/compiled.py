@@ -191,12 +191,15 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
     closed_sw = sw[sw["closed"] & (sw["segment_id"] == "")]
     sa, sb = node_pos.get_indexer(closed_sw["node_a"]), node_pos.get_indexer(closed_sw["node_b"])
     ok_sw = (sa >= 0) & (sb >= 0)
+    kind = nodes["kind"].map(NODE_KIND_CODES).fillna(-1).to_numpy(np.int8)
+    # A closed bus coupler between two busbars is not part of any feeder tree: each bus
+    # section stays the root of its own feeders (validation treats it the same way).
+    ok_sw &= ~((kind[np.maximum(sa, 0)] == 0) & (kind[np.maximum(sb, 0)] == 0))
     seg_idx = np.flatnonzero(seg_on)
     eu = np.concatenate([fi[seg_idx], sa[ok_sw]])
     ev = np.concatenate([ti[seg_idx], sb[ok_sw]])
     eid = np.concatenate([seg_idx, -1 - np.arange(ok_sw.sum())])  # <0: switch edge
 
-    kind = nodes["kind"].map(NODE_KIND_CODES).fillna(-1).to_numpy(np.int8)
     roots = np.flatnonzero(kind == 0)
     super_root = n
     ru = np.concatenate([eu, np.full(roots.size, super_root)])
