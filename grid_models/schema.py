@@ -107,6 +107,7 @@ LAYERS: dict[str, dict] = {
             Column("q_mvar", "float", default=0.0),
             Column("rated_kva", "float", default=0.0, description="distribution transformer rating"),
             Column("customer_id", "str", default="", description="existing HV customer served here"),
+            Column("load_refs", "str", default="", description="source ids of the loads summed here"),
             Column("source_ref", "str", default=""),
         ],
     },
