@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,7 @@ def design_demand_for(app, cn) -> Demand:
     year). For a capacity increase, the feeder of the present connection gains only the
     difference to the existing measured demand (``existing_kw`` or the node's load).
     """
-    from load_forecast.industries import get_industry
-
-    ind = get_industry(app.industry)
+    ind = _industry(app.industry)
     p_mw = app.requested_kva * ind.demand_factor / 1000.0
     pf = ind.power_factor
     q_mvar = p_mw * (1 / pf**2 - 1) ** 0.5
@@ -58,3 +57,11 @@ def design_demand_for(app, cn) -> Demand:
         basis_zh += f"；现有实测负荷 {existing_mw * 1000:.0f} kW，增量 {inc_p * 1000:.0f} kW"
         basis_en += f"; existing measured {existing_mw * 1000:.0f} kW, increment {inc_p * 1000:.0f} kW"
     return Demand(p_mw, q_mvar, inc_p, inc_q, pf, basis_zh, basis_en)
+
+
+@lru_cache(maxsize=256)
+def _industry(name: str):
+    """Industry row by name or alias (the bundled table is immutable at run time)."""
+    from load_forecast.industries import get_industry
+
+    return get_industry(name)

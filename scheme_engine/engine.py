@@ -67,6 +67,7 @@ class Planner:
         self.levels = np.unique(np.round(self.cn.node_vn_kv[self.cn.parent >= -1], 3))
         self._conductors = {float(v): rules.conductors_for(self.std, self.policy, float(v))
                             for v in self.levels if _has_conductors(self.std, float(v))}
+        self._cond_rec = {v: df.to_dict("records") for v, df in self._conductors.items()}
         self._area = self.cn.area_hull
 
     # ------------------------------------------------------------------ public
@@ -238,7 +239,7 @@ class Planner:
         lons, lats = self._to_wgs.transform(coords[:, 0], coords[:, 1])
         route = {"type": "LineString",
                  "coordinates": [[round(a, 7), round(b, 7)] for a, b in zip(lons, lats, strict=True)]}
-        cond = o.conductors.iloc[t]
+        cond = self._cond_rec[cand.vn_kv][t]
         bind_name, _ = binding_check(o, c, t)
         checks = [Check(name=nm, label_zh=CHECKS[nm][1], label_en=CHECKS[nm][2],
                         value=round(float(o.values[nm][c, t]), 6),

@@ -71,7 +71,6 @@ def voltage_levels(policy: Policy, kva: float, available_kv: np.ndarray,
 
     Where two ranges overlap both are returned (the engine proposes schemes at each).
     """
-    t = policy.table("voltage_levels")
     if kva < policy.param("min_hv_kva"):
         raise ApplicationError(
             f"requested_kva: {kva:g} kVA is below {policy.param('min_hv_kva'):g} kVA, a "
@@ -86,28 +85,32 @@ def voltage_levels(policy: Policy, kva: float, available_kv: np.ndarray,
                                    f"this network; available: {sorted(avail)}",
                                    field="overrides.voltage_kv")
         return [float(override_kv)]
-    ok = t[(t["min_kva"] <= kva) & (kva <= t["max_kva"])]["vn_kv"].astype(float)
-    return sorted(v for v in ok if v in avail)
+    return [v for v in rule_levels(policy, kva) if v in avail]
 
 
 def rule_levels(policy: Policy, kva: float) -> list[float]:
     """Voltage levels the rules allow for ``kva`` regardless of the network."""
-    t = policy.table("voltage_levels")
-    return sorted(t[(t["min_kva"] <= kva) & (kva <= t["max_kva"])]["vn_kv"].astype(float))
+    lo = policy.mapping("voltage_levels", "vn_kv", "min_kva")
+    hi = policy.mapping("voltage_levels", "vn_kv", "max_kva")
+    return sorted(float(v) for v in lo if float(lo[v]) <= kva <= float(hi[v]))
 
 
 def load_rate_limit(policy: Policy, modes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Feeder load-rate limit and N-1 transfer capability for each connection mode."""
     lim = policy.mapping("load_rate_limits", "connection_mode", "max_load_rate")
     n1 = policy.mapping("load_rate_limits", "connection_mode", "n1_transfer")
-    index = pd.Index(list(lim))
+    cache = policy.__dict__.setdefault("_lr_index", {})
+    if "index" not in cache:
+        cache["index"] = pd.Index(list(lim))
+        cache["lim"] = np.array(list(lim.values()), float)
+        cache["n1"] = np.array([_b(n1[k]) for k in lim])
+    index = cache["index"]
     idx = index.get_indexer(np.asarray(modes, dtype=object))
     if (idx < 0).any():
         bad = np.asarray(modes)[idx < 0][0]
         raise UnknownTypeError(f"connection_mode {bad!r} has no load-rate limit in policy; known: "
                                f"{', '.join(index)}", field="connection_mode")
-    return (np.array(list(lim.values()), float)[idx],
-            np.array([_b(n1[k]) for k in index])[idx])
+    return cache["lim"][idx], cache["n1"][idx]
 
 
 def transformer_limit(policy: Policy, n_transformers: np.ndarray) -> np.ndarray:
