@@ -145,7 +145,9 @@ def _from_nodes(cn: CompiledNetwork, idx: np.ndarray, d: np.ndarray, kind: np.nd
 
 
 def _diversify(c: Candidates, cap: int, existing_node: int | None) -> Candidates:
-    """Keep the nearest ``cap`` candidates, at most two per feeder (one per new-feeder bay)."""
+    """Keep at most ``cap`` candidates: the present connection, the nearest substation bays
+    (a quarter of the cap: new dedicated feeders must stay in the comparison even when many
+    RMUs and taps are closer), then the nearest others with at most two per feeder."""
     if len(c) == 0:
         return c
     group = np.where(c.feeder >= 0, c.feeder, -2 - c.bus_section)
@@ -156,10 +158,9 @@ def _diversify(c: Candidates, cap: int, existing_node: int | None) -> Candidates
     start = np.maximum.accumulate(np.where(first, np.arange(g.size), 0))
     rank = np.empty(g.size, np.int64)
     rank[o] = np.arange(g.size) - start
-    keep = rank < 2
-    if existing_node is not None:
-        keep |= c.kind == K_EXISTING
-    idx = np.flatnonzero(keep)[:cap]
-    if existing_node is not None and not (c.kind[idx] == K_EXISTING).any():
-        idx = np.r_[idx[:-1], np.flatnonzero(c.kind == K_EXISTING)[:1]]
+    must = c.kind == K_EXISTING
+    busbar = np.flatnonzero(c.kind == K_BUSBAR)[: max(cap // 4, 1)]
+    must[busbar] = True
+    rest = np.flatnonzero(~must & (rank < 2))[: max(cap - int(must.sum()), 0)]
+    idx = np.sort(np.r_[np.flatnonzero(must), rest])  # keeps distance order
     return c.take(idx)

@@ -28,7 +28,7 @@ from .evaluation import CHECKS, Options, binding_check, evaluate
 from .explain import explain
 from .optimise import Selection, select_topk
 from .remedies import remedies
-from .routing import route_all, shared_corridor_ratio
+from .routing import corridor_conflicts, route_all
 from .scheme import Check, Circuit, Conductor, Connection, PlanResult, Scheme
 
 
@@ -170,11 +170,13 @@ class Planner:
         opts = evaluate(self.cn, cand, routes, demand, self.policy, self._conductors[vn],
                         app.requested_kva, existing_feeder, app.load.pv_export_kw)
         conflict = np.zeros((len(cand), len(cand)), bool)
-        if mode.n_circuits > 1 and len(cand) > 1:
-            share = shared_corridor_ratio(routes, self.cn.road.edge_length_m)
-            conflict = share > self.policy.param("shared_corridor_max_ratio")
+        if mode.n_circuits > 1 and len(cand) > 1 and mode.max_shared_corridor_ratio < 1:
+            conflict = corridor_conflicts(routes, self.cn.road.edge_length_m,
+                                          mode.max_shared_corridor_ratio,
+                                          self.policy.param("shared_corridor_allowance_m"))
         sel = select_topk(opts, mode.n_circuits, k, mode.distinct_substations,
-                          mode.distinct_bus_sections, conflict)
+                          mode.distinct_bus_sections, conflict,
+                          distinct_by_feeder=bool(self.policy.param("alternatives_distinct_by_feeder")))
         return LevelResult(vn, cand, opts, sel, conflict)
 
     # ------------------------------------------------------------------ output

@@ -5,8 +5,9 @@ scheme takes ``n_circuits`` options at distinct candidates; dual supply adds the
 rule (one circuit per substation for dual_source, per bus section for dual_circuit, never two
 on one existing feeder) and forbids pairs whose routes share more corridor than policy allows.
 The objective is the sum of option scores (cost + weighted time, losses, reliability).
-Alternatives: after each solve a no-good cut forbids that set of connection points, so the
-k-th solution is the best scheme using a different set of connection points.
+Alternatives: after each solve a no-good cut forbids that set of feeders (policy
+``alternatives_distinct_by_feeder``; else that set of connection points), so the k-th solution
+is the best scheme that differs materially from the ones before it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Selection:
 
 def select_topk(opts: Options, n_circuits: int, k: int, distinct_substations: bool,
                 distinct_bus_sections: bool, corridor_conflict: np.ndarray | None = None,
-                time_limit_s: float = 5.0) -> list[Selection]:
+                time_limit_s: float = 5.0, distinct_by_feeder: bool = True) -> list[Selection]:
     """Solve for the ``k`` best distinct schemes (fewer when fewer exist).
 
     Parameters
@@ -52,6 +53,9 @@ def select_topk(opts: Options, n_circuits: int, k: int, distinct_substations: bo
         1 (single source) or 2 (dual circuit / dual source).
     corridor_conflict : ndarray of bool, shape (C, C), optional
         Candidate pairs whose routes share too much corridor.
+    distinct_by_feeder : bool
+        Alternatives must differ in their set of feeders (a new feeder counts by its bus
+        section) rather than only in their set of connection points.
     """
     cs, ts = np.nonzero(opts.feasible)
     if cs.size == 0:
@@ -82,6 +86,18 @@ def select_topk(opts: Options, n_circuits: int, k: int, distinct_substations: bo
                 for b in cand_ids:
                     if a < b and corridor_conflict[a, b]:
                         m.add(u[int(a)] + u[int(b)] <= 1)
+    # what makes two alternatives different: their sets of feeders, or of points
+    key = (np.where(cand.feeder >= 0, cand.feeder, -2 - cand.bus_section) if distinct_by_feeder
+           else np.arange(len(cand)))
+    groups: dict[int, object] = {}
+    for g in np.unique(key[cand_ids]):
+        members = [u[int(c)] for c in cand_ids if key[c] == g]
+        if len(members) == 1:
+            groups[int(g)] = members[0]
+        else:
+            gv = m.new_bool_var(f"g{g}")
+            m.add_max_equality(gv, members)
+            groups[int(g)] = gv
     coef = np.round(opts.score[cs, ts] / SCORE_UNIT_CNY).astype(np.int64)
     m.minimize(sum(int(w) * xi for w, xi in zip(coef, x, strict=True)))
     solver = cp_model.CpSolver()
@@ -99,5 +115,7 @@ def select_topk(opts: Options, n_circuits: int, k: int, distinct_substations: bo
         cc, tt = tuple(np.array(cc)[order].tolist()), tuple(np.array(tt)[order].tolist())
         out.append(Selection(cc, tt, float(opts.score[list(cc), list(tt)].sum()),
                              "optimal" if st == cp_model.OPTIMAL else "feasible"))
-        m.add(sum(u[c] for c in cc) <= len(cc) - 1)  # no-good: another set of points
+        chosen_groups = {int(key[c]) for c in cc}
+        # no-good: the next alternative uses another set of feeders (or points)
+        m.add(sum(groups[g] for g in chosen_groups) <= len(chosen_groups) - 1)
     return out

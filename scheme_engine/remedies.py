@@ -17,7 +17,7 @@ from . import rules
 from .candidates import K_BUSBAR, Candidates
 from .evaluation import CHECKS, evaluate
 from .optimise import Selection
-from .routing import route_all
+from .routing import corridor_conflicts, route_all
 
 if TYPE_CHECKING:
     from .engine import LevelResult, Planner
@@ -33,6 +33,10 @@ def remedies(planner: Planner, results: list[LevelResult], app, demand, mode, xy
     out.sort(key=lambda s: (s.remedy["order"], s.score))
     for i, s in enumerate(out):
         s.rank = i + 1
+        if s.circuits:
+            base = planner._explain(s, None)
+            s.explanation = {"zh": s.remedy["zh"] + " " + base["zh"],
+                             "en": s.remedy["en"] + " " + base["en"]}
     return out
 
 
@@ -115,6 +119,12 @@ def _new_feeders(planner, results, app, demand, mode, xy) -> list:
         ts = [int(np.argmin(np.where(o.feasible[c], o.score[c], np.where(o.allowed[c], o.score[c] + 1e12, np.inf))))
               for c in chosen]
         feasible = all(o.feasible[c, t] for c, t in zip(chosen, ts, strict=True))
+        corridor = False
+        if len(chosen) > 1 and mode.max_shared_corridor_ratio < 1:
+            conf = corridor_conflicts(routes, cn.road.edge_length_m, mode.max_shared_corridor_ratio,
+                                      pol.param("shared_corridor_allowance_m"))
+            corridor = bool(conf[chosen[0], chosen[1]])
+            feasible &= not corridor
         sel = Selection(tuple(chosen), tuple(ts), float(sum(o.score[c, t] for c, t in zip(chosen, ts, strict=True))),
                         "remedy")
         from .engine import LevelResult
@@ -122,6 +132,8 @@ def _new_feeders(planner, results, app, demand, mode, xy) -> list:
         lr = LevelResult(r.vn_kv, cand, o, [sel], np.zeros((n, n), bool))
         failing = sorted({CHECKS[nm][2] for c, t in zip(chosen, ts, strict=True)
                           for nm, p in o.passed.items() if not p[c, t]})
+        if corridor:
+            failing.append("routes share a corridor (dual source independence)")
         remedy = {"type": "new_feeder", "order": 1,
                   "bus_sections": [str(cn.bs_ids[bsi[c]]) for c in chosen],
                   "still_failing": failing,

@@ -108,8 +108,8 @@ def _finish(cn, xy, cand, length, cab, ovh, cross, cross_cost, fallback, coords,
     return Routes(length, cab, ovh, cross, cross_cost, forbidden, fallback, coords, edges)
 
 
-def shared_corridor_ratio(routes: Routes, edge_length_m: np.ndarray) -> np.ndarray:
-    """Pairwise shared road length / the shorter route's length (n x n)."""
+def shared_corridor_m(routes: Routes, edge_length_m: np.ndarray) -> np.ndarray:
+    """Pairwise length of road shared by two routes (n x n, metres)."""
     n = len(routes.edges)
     out = np.zeros((n, n))
     if n == 0:
@@ -125,9 +125,14 @@ def shared_corridor_ratio(routes: Routes, edge_length_m: np.ndarray) -> np.ndarr
                    shape=(n, max(int(cols.max()) + 1, 1)))
     m.data[:] = 1.0
     w = m.multiply(edge_length_m[: m.shape[1]].reshape(1, -1)).tocsr()
-    shared = (w @ m.T).toarray()
-    shorter = np.minimum.outer(routes.length_m, routes.length_m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(shorter > 0, shared / shorter, 0.0)
+    out = (w @ m.T).toarray()
     np.fill_diagonal(out, 0.0)
     return out
+
+
+def corridor_conflicts(routes: Routes, edge_length_m: np.ndarray, max_ratio: float,
+                       allowance_m: float) -> np.ndarray:
+    """Pairs of routes sharing more than ``max(max_ratio x shorter route, allowance_m)``."""
+    shared = shared_corridor_m(routes, edge_length_m)
+    shorter = np.minimum.outer(routes.length_m, routes.length_m)
+    return shared > np.maximum(max_ratio * shorter, allowance_m)

@@ -21,6 +21,7 @@ class SupplyMode:
     distinct_substations: bool
     distinct_bus_sections: bool
     emergency_source: bool
+    max_shared_corridor_ratio: float  # share of the shorter route two circuits may share
     reference: str
 
 
@@ -56,7 +57,8 @@ def supply_mode(policy: Policy, tier: str, override: str | None = None) -> Suppl
         row["tier"] = key
     mode = SupplyMode(key, str(row["mode"]), int(row["n_circuits"]),
                       _b(row["distinct_substations"]), _b(row["distinct_bus_sections"]),
-                      _b(row["emergency_source"]) and override is None, str(row["references"]))
+                      _b(row["emergency_source"]) and override is None,
+                      float(row["max_shared_corridor_ratio"]), str(row["references"]))
     cache[(key, override)] = mode
     return mode
 
