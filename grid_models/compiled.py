@@ -343,7 +343,7 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
         busbar_sections[float(level)] = PointIndex(
             cKDTree(bs_xy[bsel]) if bsel.size else None, bsel.astype(np.int32))
         osel = np.flatnonzero(seg_overhead & (seg_child >= 0) & np.isclose(seg_vn, level))
-        geoms = segs.geometry.values[osel]
+        geoms = np.asarray(segs.geometry.values[osel], dtype=object)
         overhead[float(level)] = (shapely.STRtree(geoms), osel)
 
     road = (build_road_graph(L["roads"], L["obstacles"], policy) if len(L["roads"])
@@ -373,7 +373,7 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
         seg_ids=segs["id"].to_numpy(), seg_from=fi, seg_to=ti, seg_child=seg_child,
         seg_length_km=segs["length_km"].to_numpy(), seg_z_ohm=seg_z,
         seg_max_i_ka=segs["max_i_ka"].to_numpy(), seg_overhead=seg_overhead,
-        seg_source_ref=segs["source_ref"].to_numpy(), seg_geometry=segs.geometry.values,
+        seg_source_ref=segs["source_ref"].to_numpy(), seg_geometry=np.asarray(segs.geometry.values, dtype=object),
         feeder_ids=feeders["id"].to_numpy(), feeder_bus_section=bs_pos.get_indexer(feeders["bus_section_id"]),
         feeder_substation=ss_pos.get_indexer(feeders["substation_id"]), feeder_vn_kv=f_vn,
         feeder_rated_i_ka=f_rated, feeder_rated_mva=SQRT3 * f_vn * f_rated, feeder_peak_mw=f_peak,

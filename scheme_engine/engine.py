@@ -226,7 +226,9 @@ class Planner:
         is_tap = kind == "tap"
         node = int(cand.node[c])
         seg = int(cand.seg[c])
-        conn = Connection(
+        # model_construct: the values are built here from typed arrays; validation would only
+        # cost time on the per-request path (the JSON schema test checks the output).
+        conn = Connection.model_construct(
             point_id=str(cand.point_id[c]), kind=kind,
             source_ref=str(cn.seg_source_ref[seg] if is_tap else (
                 cn.node_source_ref[node] if node >= 0 else "")),
@@ -237,26 +239,26 @@ class Planner:
             line_source_ref=str(cn.seg_source_ref[seg]) if is_tap else None,
             distance_from_start_m=round(float(cand.dist_from_start_m[c]), 2) if is_tap else None,
             lon=round(lon, 7), lat=round(lat, 7))
-        coords = routes.coords[c]
+        coords = routes.coords(c)
         lons, lats = self._to_wgs.transform(coords[:, 0], coords[:, 1])
         route = {"type": "LineString",
-                 "coordinates": [[round(a, 7), round(b, 7)] for a, b in zip(lons, lats, strict=True)]}
+                 "coordinates": np.round(np.column_stack([lons, lats]), 7).tolist()}
         cond = self._cond_rec[cand.vn_kv][t]
         bind_name, _ = binding_check(o, c, t)
-        checks = [Check(name=nm, label_zh=CHECKS[nm][1], label_en=CHECKS[nm][2],
+        checks = [Check.model_construct(name=nm, label_zh=CHECKS[nm][1], label_en=CHECKS[nm][2],
                         value=round(float(o.values[nm][c, t]), 6),
                         limit=round(float(o.limits[nm][c, t]), 6) if np.isfinite(o.limits[nm][c, t]) else 1e9,
                         unit=CHECKS[nm][0], passed=bool(o.passed[nm][c, t]), binding=nm == bind_name)
                   for nm in CHECKS]
         prop = min(self.policy.param("property_boundary_m"), float(routes.length_m[c]))
-        return Circuit(
+        return Circuit.model_construct(
             connection=conn, route=route,
             route_length_m={"total": round(float(routes.length_m[c]), 2),
                             "cable": round(float(routes.length_m[c]) if o.construction[c] == "cable" else 0.0, 2),
                             "overhead": round(float(routes.length_m[c]) if o.construction[c] == "overhead" else 0.0, 2),
                             "on_property": round(prop, 2)},
             route_fallback=bool(routes.fallback[c]), obstacle_crossings=int(routes.crossings[c]),
-            conductor=Conductor(type=str(cond["name"]), construction=str(cond["construction"]),
+            conductor=Conductor.model_construct(type=str(cond["name"]), construction=str(cond["construction"]),
                                 r_ohm_per_km=float(cond["r_ohm_per_km"]),
                                 x_ohm_per_km=float(cond["x_ohm_per_km"]), max_i_ka=float(cond["max_i_ka"])),
             current_ka=round(float(o.i_ka[c, t]), 6),

@@ -1,12 +1,21 @@
-"""Choice of circuits and conductors with OR-Tools CP-SAT, and the top-k distinct alternatives.
+"""Choice of circuits and conductors, and the top-k distinct alternatives.
 
-Per voltage level the model has one Boolean per feasible (candidate, conductor) option. A
-scheme takes ``n_circuits`` options at distinct candidates; dual supply adds the independence
-rule (one circuit per substation for dual_source, per bus section for dual_circuit, never two
-on one existing feeder) and forbids pairs whose routes share more corridor than policy allows.
-The objective is the sum of option scores (cost + weighted time, losses, reliability).
-Alternatives: after each solve a no-good cut forbids that set of feeders (policy
-``alternatives_distinct_by_feeder``; else that set of connection points), so the k-th solution
+Conductors: the score of a circuit depends only on its own (candidate, conductor) option and no
+constraint couples conductors across circuits, so each candidate's best feasible conductor is
+chosen exactly by a vectorised argmin (:func:`scheme_engine.evaluation.best_conductor`) before
+the circuits are chosen.
+
+Circuits: a scheme takes ``n_circuits`` distinct candidates. For dual supply an OR-Tools CP-SAT
+model (one Boolean per candidate) enforces the independence rule (one circuit per substation
+for dual_source, per bus section for dual_circuit, never two on one existing feeder) and
+forbids pairs whose routes share more corridor than policy allows; the objective is the sum of
+circuit scores (cost + weighted time, losses, reliability). For a single source nothing couples
+the choice, so the same optimum is the smallest score, found by sorting (CP-SAT would spend
+~1 ms per solve proving it); ``use_cpsat_for_single=True`` solves it with CP-SAT instead and
+the tests check both agree.
+
+Alternatives: after each solution a no-good cut forbids its set of feeders (policy
+``alternatives_distinct_by_feeder``; else its set of connection points), so the k-th solution
 is the best scheme that differs materially from the ones before it.
 """
 
@@ -17,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from .evaluation import Options
+from .evaluation import Options, best_conductor
 
 SCORE_UNIT_CNY = 1.0  # CP-SAT needs integers: scores are rounded to whole yuan
 
@@ -40,66 +49,88 @@ class Selection:
     status: str
 
 
+def alternative_key(opts: Options, distinct_by_feeder: bool) -> np.ndarray:
+    """What makes two alternatives different, per candidate (feeder / bus section, or point)."""
+    cand = opts.cand
+    if distinct_by_feeder:
+        return np.where(cand.feeder >= 0, cand.feeder, -2 - cand.bus_section)
+    return np.arange(len(cand))
+
+
 def select_topk(opts: Options, n_circuits: int, k: int, distinct_substations: bool,
                 distinct_bus_sections: bool, corridor_conflict: np.ndarray | None = None,
-                time_limit_s: float = 5.0, distinct_by_feeder: bool = True) -> list[Selection]:
-    """Solve for the ``k`` best distinct schemes (fewer when fewer exist).
+                time_limit_s: float = 5.0, distinct_by_feeder: bool = True,
+                use_cpsat_for_single: bool = False) -> list[Selection]:
+    """The ``k`` best distinct schemes (fewer when fewer exist).
 
     Parameters
     ----------
     opts : Options
-        Evaluated options; only feasible ones become variables.
+        Evaluated options; only feasible ones can be chosen.
     n_circuits : int
         1 (single source) or 2 (dual circuit / dual source).
     corridor_conflict : ndarray of bool, shape (C, C), optional
         Candidate pairs whose routes share too much corridor.
     distinct_by_feeder : bool
-        Alternatives must differ in their set of feeders (a new feeder counts by its bus
-        section) rather than only in their set of connection points.
+        Alternatives differ in their set of feeders (a new feeder counts by its bus section)
+        rather than only in their set of connection points.
+    use_cpsat_for_single : bool
+        Solve single-source choices with CP-SAT too (same answer, slower).
     """
-    cs, ts = np.nonzero(opts.feasible)
-    if cs.size == 0:
+    best_t, best_score = best_conductor(opts)
+    cand_ids = np.flatnonzero(best_t >= 0)
+    if cand_ids.size < n_circuits:
         return []
-    m = _CpModel()
-    x = [m.new_bool_var(f"x{c}_{t}") for c, t in zip(cs, ts, strict=True)]
-    cand_ids = np.unique(cs)
-    u = {int(c): m.new_bool_var(f"u{c}") for c in cand_ids}
-    for c in cand_ids:
-        m.add(sum(x[j] for j in np.flatnonzero(cs == c)) == u[int(c)])
-    m.add(sum(u.values()) == n_circuits)
+    key = alternative_key(opts, distinct_by_feeder)
+    if n_circuits == 1 and not use_cpsat_for_single:
+        order = cand_ids[np.lexsort((cand_ids, best_score[cand_ids]))]
+        out, seen = [], set()
+        for c in order:
+            if int(key[c]) in seen:
+                continue
+            seen.add(int(key[c]))
+            out.append(Selection((int(c),), (int(best_t[c]),), float(best_score[c]), "optimal"))
+            if len(out) == k:
+                break
+        return out
+    return _cpsat(opts, n_circuits, k, distinct_substations, distinct_bus_sections,
+                  corridor_conflict, time_limit_s, best_t, best_score, cand_ids, key)
+
+
+def _cpsat(opts, n_circuits, k, distinct_substations, distinct_bus_sections, corridor_conflict,
+           time_limit_s, best_t, best_score, cand_ids, key) -> list[Selection]:
     cand = opts.cand
+    m = _CpModel()
+    u = {int(c): m.new_bool_var(f"u{c}") for c in cand_ids}
+    m.add(sum(u.values()) == n_circuits)
     if n_circuits > 1:
-        groups = [cand.feeder]
+        rules = [cand.feeder]  # never two circuits on one existing feeder
         if distinct_substations:
-            groups.append(cand.substation)
+            rules.append(cand.substation)
         if distinct_bus_sections:
-            groups.append(cand.bus_section)
-        for g in groups:
-            for val in np.unique(g[cand_ids]):
-                if val < 0:
-                    continue
-                members = [u[int(c)] for c in cand_ids if g[c] == val]
+            rules.append(cand.bus_section)
+        for g in rules:
+            gv = g[cand_ids]
+            for val in np.unique(gv[gv >= 0]):
+                members = [u[int(c)] for c in cand_ids[gv == val]]
                 if len(members) > 1:
                     m.add(sum(members) <= 1)
         if corridor_conflict is not None:
-            for a in cand_ids:
-                for b in cand_ids:
-                    if a < b and corridor_conflict[a, b]:
-                        m.add(u[int(a)] + u[int(b)] <= 1)
-    # what makes two alternatives different: their sets of feeders, or of points
-    key = (np.where(cand.feeder >= 0, cand.feeder, -2 - cand.bus_section) if distinct_by_feeder
-           else np.arange(len(cand)))
+            sub = corridor_conflict[np.ix_(cand_ids, cand_ids)]
+            for a, b in zip(*np.nonzero(np.triu(sub, 1)), strict=True):
+                m.add(u[int(cand_ids[a])] + u[int(cand_ids[b])] <= 1)
     groups: dict[int, object] = {}
-    for g in np.unique(key[cand_ids]):
-        members = [u[int(c)] for c in cand_ids if key[c] == g]
+    kv = key[cand_ids]
+    for g in np.unique(kv):
+        members = [u[int(c)] for c in cand_ids[kv == g]]
         if len(members) == 1:
             groups[int(g)] = members[0]
         else:
-            gv = m.new_bool_var(f"g{g}")
-            m.add_max_equality(gv, members)
-            groups[int(g)] = gv
-    coef = np.round(opts.score[cs, ts] / SCORE_UNIT_CNY).astype(np.int64)
-    m.minimize(sum(int(w) * xi for w, xi in zip(coef, x, strict=True)))
+            gvar = m.new_bool_var(f"g{g}")
+            m.add_max_equality(gvar, members)
+            groups[int(g)] = gvar
+    coef = np.round(best_score[cand_ids] / SCORE_UNIT_CNY).astype(np.int64)
+    m.minimize(sum(int(w) * u[int(c)] for w, c in zip(coef, cand_ids, strict=True)))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # tiny models: parallel workers only add overhead
     solver.parameters.max_time_in_seconds = time_limit_s
@@ -108,14 +139,11 @@ def select_topk(opts: Options, n_circuits: int, k: int, distinct_substations: bo
         st = solver.solve(m)
         if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             break
-        chosen = [j for j in range(len(x)) if solver.value(x[j])]
-        cc = tuple(int(cs[j]) for j in chosen)
-        tt = tuple(int(ts[j]) for j in chosen)
-        order = np.argsort(cc)
-        cc, tt = tuple(np.array(cc)[order].tolist()), tuple(np.array(tt)[order].tolist())
-        out.append(Selection(cc, tt, float(opts.score[list(cc), list(tt)].sum()),
+        cc = tuple(sorted(int(c) for c in cand_ids if solver.value(u[int(c)])))
+        tt = tuple(int(best_t[c]) for c in cc)
+        out.append(Selection(cc, tt, float(best_score[list(cc)].sum()),
                              "optimal" if st == cp_model.OPTIMAL else "feasible"))
-        chosen_groups = {int(key[c]) for c in cc}
+        chosen = {int(key[c]) for c in cc}
         # no-good: the next alternative uses another set of feeders (or points)
-        m.add(sum(groups[g] for g in chosen_groups) <= len(chosen_groups) - 1)
+        m.add(sum(groups[g] for g in chosen) <= len(chosen) - 1)
     return out

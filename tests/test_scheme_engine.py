@@ -259,3 +259,22 @@ def test_application_error_is_value_error(planner: Planner) -> None:
         planner.plan(at(0, 0, tier="nonsense"))
     with pytest.raises(ApplicationError):
         planner.plan(at(0, 0, tier="nonsense"))
+
+
+def test_output_validates_against_its_schema(planner: Planner) -> None:
+    """The engine builds its output without validation (speed); re-validate it here."""
+    from scheme_engine.scheme import PlanResult
+
+    for tier in ("普通", "二级", "一级"):
+        doc = json.loads(planner.plan(at(-60, 900, tier=tier)).model_dump_json())
+        again = PlanResult.model_validate(doc)
+        assert json.loads(again.model_dump_json()) == doc
+
+
+def test_published_json_schema_is_current() -> None:
+    from pathlib import Path
+
+    from scheme_engine.scheme import json_schema
+
+    published = json.loads((Path(__file__).parents[1] / "docs" / "scheme.schema.json").read_text())
+    assert published == json_schema(), "regenerate: python -m scheme_engine.scheme > docs/scheme.schema.json"
