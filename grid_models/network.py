@@ -121,7 +121,8 @@ class Network:
             attrs = attrs.reindex(sorted(attrs.columns), axis=1)
             h.update(",".join(attrs.columns).encode())
             if len(attrs):
-                h.update(pd.util.hash_pandas_object(attrs.astype(str), index=False).values.tobytes())
+                # typed columns hash directly (floats by value, text by content)
+                h.update(pd.util.hash_pandas_object(attrs, index=False).values.tobytes())
             if isinstance(t, gpd.GeoDataFrame) and len(t):
                 # Coordinates rounded to 1 cm so that a write/read round trip through a
                 # geographic CRS (float noise ~1e-9 m) keeps the same version id.

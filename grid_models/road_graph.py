@@ -431,11 +431,14 @@ def _obstacle_effects(xy: np.ndarray, a: np.ndarray, b: np.ndarray,
     if len(oix) == 0:
         return crossings, cost, forbidden
     geoms = geoms[oix]
-    # Only edges inside the obstacles' overall extent need a geometry.
-    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    # Only edges whose box meets some obstacle's box need a geometry (a river crossing the
+    # whole city has a narrow box; the overall extent would keep every edge).
     pa, pb = xy[a], xy[b]
-    near = ((np.maximum(pa[:, 0], pb[:, 0]) >= x0) & (np.minimum(pa[:, 0], pb[:, 0]) <= x1)
-            & (np.maximum(pa[:, 1], pb[:, 1]) >= y0) & (np.minimum(pa[:, 1], pb[:, 1]) <= y1))
+    ex0, ex1 = np.minimum(pa[:, 0], pb[:, 0]), np.maximum(pa[:, 0], pb[:, 0])
+    ey0, ey1 = np.minimum(pa[:, 1], pb[:, 1]), np.maximum(pa[:, 1], pb[:, 1])
+    near = np.zeros(m, dtype=bool)
+    for x0, y0, x1, y1 in shapely.bounds(geoms):  # one pass per obstacle (few), vectorised
+        near |= (ex1 >= x0) & (ex0 <= x1) & (ey1 >= y0) & (ey0 <= y1)
     ci = np.flatnonzero(near)
     if len(ci) == 0:
         return crossings, cost, forbidden

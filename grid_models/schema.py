@@ -252,8 +252,18 @@ def _cast(series: pd.Series, col: Column, layer: str, report: ValidationReport |
     from .errors import NetworkFormatError
 
     if col.dtype == "str":
-        s = series.astype(object).where(series.notna(), col.default if col.default is not None else "")
-        return s.map(lambda v: _id_str(v))
+        default = col.default if col.default is not None else ""
+        kind = pd.api.types.infer_dtype(series, skipna=True)
+        if kind in ("string", "empty"):  # the common case: already text (fast, no Python loop)
+            return series.astype(object).where(series.notna(), default)
+        if kind == "integer":
+            return series.astype("int64").astype(str).astype(object)
+        if kind == "floating" and series.notna().all():
+            whole = np.mod(series.to_numpy(float), 1) == 0
+            if whole.all():  # ids read back from files as floats (1.0): keep "1", not "1.0"
+                return series.astype("int64").astype(str).astype(object)
+        s = series.astype(object).where(series.notna(), default)
+        return s.map(_id_str)
     if col.dtype == "bool":
         if series.dtype == bool:
             return series
@@ -265,8 +275,12 @@ def _cast(series: pd.Series, col: Column, layer: str, report: ValidationReport |
                 raise NetworkFormatError(f"layer '{layer}': {msg}", field=f"{layer}.{col.name}")
             report.add("bad_value", layer, "*", msg)
         return mapped.fillna(bool(col.default)).astype(bool)
-    num = pd.to_numeric(series, errors="coerce")
-    bad = num.isna() & series.notna() & (series.astype(str).str.strip() != "")
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        num = series  # already numeric: nothing can be malformed
+        bad = pd.Series(False, index=series.index)
+    else:
+        num = pd.to_numeric(series, errors="coerce")
+        bad = num.isna() & series.notna() & (series.astype(str).str.strip() != "")
     if bad.any():
         msg = f"column '{col.name}' must be numeric; got {series[bad].iloc[0]!r}"
         if report is None:

@@ -90,13 +90,15 @@ def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Pol
     ok = (tv >= 0) & np.isfinite(td) & (td <= snap_max)
     if not ok.any():
         return done()
-    limit = policy.param("route_search_limit_factor") * (float(straight[ok].max()) + src_d + 1.0)
-    for _ in range(3):  # a target beyond the limit: double it (recipes.md)
+    cap = policy.param("route_search_max_m")
+    limit = min(policy.param("route_search_limit_factor")
+                * (float(straight[ok].max()) + src_d + 1.0), cap)
+    for _ in range(3):  # a target beyond the limit: double it (recipes.md), up to the cap
         dist, pred = dijkstra(road.csr, indices=src, limit=limit, return_predecessors=True)
         reached = ok & np.isfinite(dist[np.maximum(tv, 0)])
-        if reached.sum() == ok.sum():
+        if reached.sum() == ok.sum() or limit >= cap:
             break
-        limit *= 2
+        limit = min(2 * limit, cap)
     idx = np.flatnonzero(reached)
     owner, eid = _walk(pred, src, tv[idx], road)
     owner = idx[owner]
