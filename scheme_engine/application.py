@@ -45,7 +45,9 @@ class Application(BaseModel):
     request_type: Literal["new", "increase"] = "new"
     existing_customer_id: str | None = None
     existing_kw: float | None = Field(None, ge=0)
-    requested_kva: float = Field(..., gt=0, description="total transformer capacity after connection")
+    requested_kva: float = Field(..., gt=0, description="transformer capacity applied for: the "
+                                 "whole installation for a new connection, the added capacity "
+                                 "(增容容量) for an increase")
     transformer_config: str | None = Field(None, description="e.g. '2x1250'")
     industry: str = "others"
     tier: str = "普通"

@@ -32,36 +32,36 @@ class Demand:
 
 
 def design_demand_for(app, cn) -> Demand:
-    """Design demand of an application, from the industry table of :mod:`load_forecast`.
+    """Design demand of an application via :func:`load_forecast.design_demand`.
 
-    The circuit is sized for the full requested capacity times the industry's demand factor
-    (ramp-up is reported by ``gridscheme forecast`` but the connection is sized for the final
-    year). For a capacity increase, the feeder of the present connection gains only the
-    difference to the existing measured demand (``existing_kw`` or the node's load).
+    The circuit is sized for the full design demand (final ramp-up year); for a capacity
+    increase ``requested_kva`` is the *added* capacity (增容容量) and the existing measured
+    demand (``existing_kw``, else the present connection node's load) is added to it, while
+    the feeder of the present connection gains only the increment.
     """
-    ind = _industry(app.industry)
-    p_mw = app.requested_kva * ind.demand_factor / 1000.0
-    pf = ind.power_factor
-    q_mvar = p_mw * (1 / pf**2 - 1) ** 0.5
-    inc_p, inc_q = p_mw, q_mvar
-    basis_zh = (f"{app.requested_kva:g} kVA × 需用系数 {ind.demand_factor:g}（{ind.name_zh}）"
-                f" = {p_mw * 1000:.0f} kW，功率因数 {pf:g}")
-    basis_en = (f"{app.requested_kva:g} kVA x demand factor {ind.demand_factor:g} ({ind.name_en})"
-                f" = {p_mw * 1000:.0f} kW, power factor {pf:g}")
+    existing_kw = None
     if app.request_type == "increase":
         node = cn.customer_node.get(str(app.existing_customer_id))
-        existing_mw = (app.existing_kw / 1000.0 if app.existing_kw is not None
-                       else float(cn.node_s_mva[node].real) if node is not None else 0.0)
-        inc_p = max(p_mw - existing_mw, 0.0)
-        inc_q = inc_p * (1 / pf**2 - 1) ** 0.5
-        basis_zh += f"；现有实测负荷 {existing_mw * 1000:.0f} kW，增量 {inc_p * 1000:.0f} kW"
-        basis_en += f"; existing measured {existing_mw * 1000:.0f} kW, increment {inc_p * 1000:.0f} kW"
-    return Demand(p_mw, q_mvar, inc_p, inc_q, pf, basis_zh, basis_en)
+        existing_kw = (app.existing_kw if app.existing_kw is not None
+                       else float(cn.node_s_mva[node].real) * 1000 if node is not None else 0.0)
+    from grid_models.errors import ApplicationError, InputError
+
+    try:
+        d = _design(app.industry, app.requested_kva, app.transformer_config, existing_kw)
+    except InputError as exc:
+        # name the application's field, not load_forecast's parameter
+        field = {"kva": "requested_kva", "transformer_config": "transformer_config",
+                 "industry": "industry", "existing_kw": "existing_kw"}.get(exc.field or "", exc.field)
+        raise ApplicationError(f"{field}: {exc}", field=field) from None
+    pf = d.peak_kw / d.peak_kva if d.peak_kva > 0 else 1.0
+    return Demand(d.peak_kw / 1000, d.peak_kvar / 1000, d.increment_kw / 1000,
+                  d.increment_kvar / 1000, pf, d.basis("zh"), d.basis("en"))
 
 
-@lru_cache(maxsize=256)
-def _industry(name: str):
-    """Industry row by name or alias (the bundled table is immutable at run time)."""
-    from load_forecast.industries import get_industry
+@lru_cache(maxsize=1024)
+def _design(industry: str, kva: float, config: str | None, existing_kw: float | None):
+    """Cached: the industry tables are immutable at run time and applications repeat."""
+    from load_forecast import DemandRequest, design_demand
 
-    return get_industry(name)
+    return design_demand(DemandRequest(industry=industry, kva=kva, transformer_config=config,
+                                       existing_kw=existing_kw))

@@ -88,10 +88,10 @@ class Planner:
         mode = rules.supply_mode(self.policy, app.tier, app.overrides.supply_mode)
         xy = self._locate(app)
         existing_node = self._existing(app)
-        demand = self._demand(app)
         kva = app.requested_kva
         levels = rules.voltage_levels(self.policy, kva, np.array(list(self._conductors)),
                                       app.overrides.voltage_kv)
+        demand = self._demand(app)
         excluded = frozenset(app.overrides.excluded_points)
         existing_feeder = int(self.cn.node_feeder[existing_node]) if existing_node is not None else -1
         results = [self._level(xy, lv, app, demand, mode, k, existing_node, existing_feeder, excluded)
