@@ -184,6 +184,7 @@ class DesignDemand:
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def _max_kva() -> float:
     # one bound for the whole engine: the policy's plausibility limit on an application
     from grid_models.policy import load_policy

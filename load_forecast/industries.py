@@ -102,6 +102,12 @@ def get_industry(name: str) -> Industry:
     if key is None:
         raise UnknownTypeError(f"unknown industry {name!r}; known: {', '.join(known_industries())}",
                                field="industry")
+    return _industry(key)
+
+
+@lru_cache(maxsize=64)
+def _industry(key: str) -> Industry:
+    # the bundled table is immutable at run time: build each Industry once
     row = industry_table().set_index("industry").loc[key]
     return Industry(
         key=key, name_zh=str(row["name_zh"]), name_en=str(row["name_en"]),

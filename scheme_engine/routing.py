@@ -5,8 +5,9 @@ graph (edge weights: length x road-class cost factor + obstacle-crossing penalty
 zones are already cut out). The predecessor tree is walked for all targets at once (one numpy
 step per path depth, not one Python walk per candidate); route geometry is rebuilt only for
 the routes a scheme uses. Where no road reaches (no roads, snap too far, beyond the search
-limit) the route is the straight line x ``route_detour_factor`` and is flagged; such a line
-pays for costly obstacles it crosses and is refused through forbidden zones.
+limit), or where a neighbouring point is closer directly than via the road, the route is the
+straight line x ``route_detour_factor`` and is flagged; such a line pays for costly obstacles
+it crosses and is refused through forbidden zones.
 """
 
 from __future__ import annotations
@@ -50,8 +51,14 @@ class Routes:
         if self.fallback[i] or self._pred is None or self._cn is None:
             return np.vstack([self._xy, self._cand_xy[i]])
         road = self._cn.road
-        e = road.path_edges(self._pred, self._source, int(self._target[i]))
-        pc = road.path_summary(e)["coords"]
+        # the all-target walk stored this route's edges from the target back to the source
+        e = self.edge_id[self.edge_owner == i][::-1]
+        if e.size == 0:
+            return np.vstack([self._xy, road.xy[self._source], self._cand_xy[i]])
+        summ = road.path_summary(e)
+        verts, pc = summ["vertices"], summ["coords"]
+        if verts[0] != self._source:  # a chain's direction is ambiguous for one edge
+            pc = pc[::-1]
         return np.vstack([self._xy, pc, self._cand_xy[i]])
 
 
@@ -118,6 +125,16 @@ def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Pol
     cross[idx] = np.round(np.bincount(owner, weights=road.edge_crossings[eid], minlength=n))[idx]
     cross_cost[idx] = np.bincount(owner, weights=road.edge_crossing_cost_cny[eid], minlength=n)[idx]
     fallback[idx] = False
+    # Neighbouring plots: a short direct line beats walking out to the road and back.
+    direct = straight * policy.param("route_detour_factor")
+    short = ~fallback & (direct < length) & (straight <= snap_max)
+    if short.any():
+        length[short], cab[short], ovh[short] = direct[short], 0.0, direct[short]
+        cross[short] = 0
+        cross_cost[short] = 0
+        fallback[short] = True
+        keep = ~short[owner]
+        owner, eid = owner[keep], eid[keep]
     return done(pred, src, tv, owner, eid)
 
 

@@ -278,3 +278,22 @@ def test_published_json_schema_is_current() -> None:
 
     published = json.loads((Path(__file__).parents[1] / "docs" / "scheme.schema.json").read_text())
     assert published == json_schema(), "regenerate: python -m scheme_engine.scheme > docs/scheme.schema.json"
+
+
+def test_route_geometry_matches_reported_length(planner: Planner) -> None:
+    """The GeoJSON route (EPSG:4326) measured in metres equals route_length_m['total']."""
+    to_metric = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
+    r = planner.plan(at(-60, 900, tier="二级"))
+    n_road = 0
+    for s in r.schemes:
+        for c in s.circuits:
+            lon, lat = np.array(c.route["coordinates"]).T
+            x, y = to_metric.transform(lon, lat)
+            length = float(np.hypot(np.diff(x), np.diff(y)).sum())
+            if c.route_fallback:
+                assert length * planner.policy.param("route_detour_factor") == pytest.approx(
+                    c.route_length_m["total"], rel=1e-3)
+            else:
+                n_road += 1
+                assert length == pytest.approx(c.route_length_m["total"], rel=1e-4)
+    assert n_road > 0, "the small network's roads are connected: some route follows them"
