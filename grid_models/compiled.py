@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from .errors import NetworkValidationError, ValidationReport
 from .network import Network
 from .policy import Policy
+from .road_core import RoadCore, build_road_core
 from .road_graph import RoadGraph, build_road_graph, empty_road_graph
 
 SQRT3 = np.sqrt(3.0)
@@ -142,6 +143,7 @@ class CompiledNetwork:
     obstacle_forbidden: np.ndarray
     obstacle_cost_cny: np.ndarray
     road: RoadGraph
+    road_core: RoadCore | None
     area_hull: object  # shapely geometry of the served area (metric)
     meta: dict[str, str] = field(default_factory=dict)
 
@@ -392,7 +394,8 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
         obstacle_tree=obstacle_tree,
         obstacle_forbidden=(obs_ok["crossing"] == "forbidden").to_numpy() if len(obs_ok) else np.zeros(0, bool),
         obstacle_cost_cny=obs_cost,
-        road=road, area_hull=hull, meta=dict(net.meta),
+        road=road, road_core=build_road_core(road) if road.n_edges else None,
+        area_hull=hull, meta=dict(net.meta),
     )
 
 

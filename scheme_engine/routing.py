@@ -48,11 +48,11 @@ class Routes:
 
     def coords(self, i: int) -> np.ndarray:
         """Polyline (metric) from the customer to access point ``i``."""
-        if self.fallback[i] or self._pred is None or self._cn is None:
+        if self.fallback[i] or self._cn is None:
             return np.vstack([self._xy, self._cand_xy[i]])
         road = self._cn.road
-        # the all-target walk stored this route's edges from the target back to the source
-        e = self.edge_id[self.edge_owner == i][::-1]
+        # the route's road edges, stored in order from the customer
+        e = self.edge_id[self.edge_owner == i]
         if e.size == 0:
             return np.vstack([self._xy, road.xy[self._source], self._cand_xy[i]])
         summ = road.path_summary(e)
@@ -100,69 +100,140 @@ def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Pol
     cap = policy.param("route_search_max_m")
     limit = min(policy.param("route_search_limit_factor")
                 * (float(straight[ok].max()) + src_d + 1.0), cap)
+    core = cn.road_core
+    tgt = np.flatnonzero(ok)
+    s_idx, s_w, _ = core.ends(np.array([src]))
+    srcs = np.unique(s_idx[0])
+    t_idx, t_w, _ = core.ends(tv[tgt])
     for _ in range(3):  # a target beyond the limit: double it (recipes.md), up to the cap
-        dist, pred = dijkstra(road.csr, indices=src, limit=limit, return_predecessors=True)
-        reached = ok & np.isfinite(dist[np.maximum(tv, 0)])
-        if reached.sum() == ok.sum() or limit >= cap:
+        dist, pred = dijkstra(core.csr, indices=srcs, limit=limit, return_predecessors=True)
+        dist, pred = np.atleast_2d(dist), np.atleast_2d(pred)
+        # best of (way out of the source's chain) x (way into the target's chain)
+        tot = np.full((tgt.size, 4), np.inf)
+        for i in range(2):
+            si = int(np.searchsorted(srcs, s_idx[0, i]))
+            for j in range(2):
+                tot[:, 2 * i + j] = s_w[0, i] + dist[si, t_idx[:, j]] + t_w[:, j]
+        sc = core.v_chain[src]
+        same = (sc >= 0) & (core.v_chain[tv[tgt]] == sc)
+        direct = np.where(same, np.abs(core.v_off_w[tv[tgt]] - core.v_off_w[src]), np.inf)
+        direct = np.where(tv[tgt] == src, 0.0, direct)
+        best_way = np.argmin(tot, axis=1)
+        best = tot[np.arange(tgt.size), best_way]
+        use_direct = direct <= best
+        best = np.minimum(best, direct)
+        reached_t = np.isfinite(best) & (best <= limit)
+        if reached_t.all() or limit >= cap:
             break
         limit = min(2 * limit, cap)
-    idx = np.flatnonzero(reached)
-    owner, eid = _walk(pred, src, tv[idx], road)
-    owner = idx[owner]
-    eid_ok = eid >= 0
-    owner, eid = owner[eid_ok], eid[eid_ok]
+    idx = tgt[reached_t]
+    segs = _segments(core, src, tv, idx, best_way[reached_t], use_direct[reached_t], srcs, s_idx,
+                     t_idx[reached_t], pred)
+    owner, eid = _expand(core, *segs)
     ncons = len(road.constructions)
     by = np.bincount(owner * ncons + road.edge_construction[eid].astype(np.int64),
                      weights=road.edge_length_m[eid], minlength=n * ncons).reshape(n, ncons)
-    on_road = by.sum(axis=1)
     ci = road.constructions.index("cable") if "cable" in road.constructions else -1
-    road_cab = by[:, ci] if ci >= 0 else np.zeros(n)
     ends = src_d + np.where(np.isfinite(td), td, 0)
-    length[idx] = on_road[idx] + ends[idx]
-    cab[idx] = road_cab[idx]
+    length[idx] = by.sum(axis=1)[idx] + ends[idx]
+    cab[idx] = by[idx, ci] if ci >= 0 else 0.0
     # the snap legs at both ends count with the overhead share
     ovh[idx] = length[idx] - cab[idx]
     cross[idx] = np.round(np.bincount(owner, weights=road.edge_crossings[eid], minlength=n))[idx]
     cross_cost[idx] = np.bincount(owner, weights=road.edge_crossing_cost_cny[eid], minlength=n)[idx]
     fallback[idx] = False
     # Neighbouring plots: a short direct line beats walking out to the road and back.
-    direct = straight * policy.param("route_detour_factor")
-    short = ~fallback & (direct < length) & (straight <= snap_max)
+    direct_line = straight * policy.param("route_detour_factor")
+    short = ~fallback & (direct_line < length) & (straight <= snap_max)
     if short.any():
-        length[short], cab[short], ovh[short] = direct[short], 0.0, direct[short]
+        length[short], cab[short], ovh[short] = direct_line[short], 0.0, direct_line[short]
         cross[short] = 0
         cross_cost[short] = 0
         fallback[short] = True
         keep = ~short[owner]
         owner, eid = owner[keep], eid[keep]
-    return done(pred, src, tv, owner, eid)
+    return done(None, src, tv, owner, eid)
 
 
-def _walk(pred: np.ndarray, src: int, targets: np.ndarray, road
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Edges of the paths src -> each target, all targets at once.
+def _segments(core, src, tv, idx, way, use_direct, srcs, s_idx, t_idx, pred):
+    """Ranges of ``core.chain_edges`` making up each route, in order from the customer.
 
-    Returns flat arrays (target index, edge id); one numpy step per path depth.
+    Returns flat arrays (owner, lo, hi, reversed, order).
     """
-    from grid_models.errors import GridSchemeError
+    own, lo, hi, rev, order = [], [], [], [], []
+    ptr = core.chain_ptr
 
-    cur = targets.astype(np.int64).copy()
-    active = np.flatnonzero(cur != src)
-    owners, us, vs = [], [], []
-    steps = 0
-    while active.size:
-        p = pred[cur[active]]
-        if (p < 0).any() or steps > road.n_vertices:
-            raise GridSchemeError("road predecessor tree is broken: a reached target has no path")
-        owners.append(active)
-        us.append(p)
-        vs.append(cur[active])
-        cur[active] = p
-        active = active[p != src]
-        steps += 1
-    if not owners:
+    def add(o, a, b, r, k):
+        own.append(o)
+        lo.append(a)
+        hi.append(b)
+        rev.append(r)
+        order.append(k)
+
+    i_way, j_way = way // 2, way % 2
+    sc, sp = core.v_chain[src], core.v_pos[src]
+    t = tv[idx]
+    tc, tp = core.v_chain[t], core.v_pos[t]
+    n = idx.size
+    # direct along one chain
+    d = np.flatnonzero(use_direct)
+    if d.size:
+        base = ptr[sc]
+        fwd = sp <= tp[d]
+        add(idx[d], base + np.minimum(sp, tp[d]), base + np.maximum(sp, tp[d]), ~fwd,
+            np.zeros(d.size, np.int64))
+    via = np.flatnonzero(~use_direct)
+    if via.size:
+        iw, jw = i_way[via], j_way[via]
+        # source partial: towards the chain start (way 0) goes backwards over [0, sp)
+        if sc >= 0:
+            base, end = ptr[sc], ptr[sc + 1]
+            add(idx[via], np.where(iw == 0, base, base + sp), np.where(iw == 0, base + sp, end),
+                iw == 0, np.zeros(via.size, np.int64))
+        # core path, walked back from the target's way in, for all targets at once
+        si = np.searchsorted(srcs, s_idx[0, iw])
+        cur = t_idx[via, jw].astype(np.int64)
+        goal = srcs[si]
+        step = 0
+        active = np.flatnonzero(cur != goal)
+        big = 1 << 30
+        while active.size:
+            p = pred[si[active], cur[active]]
+            ch = np.asarray(core.chain_lookup[p, cur[active]]).ravel().astype(np.int64) - 1
+            fwd = core.chain_a[ch] == p
+            add(idx[via[active]], ptr[ch], ptr[ch + 1], ~fwd, np.full(active.size, big - step))
+            cur[active] = p
+            active = active[p != goal[active]]
+            step += 1
+        # target partial: in from the chain start (way 0) runs forwards over [0, tp)
+        tci = tc[via]
+        interior = tci >= 0
+        v2 = via[interior]
+        if v2.size:
+            base, end = ptr[tc[v2]], ptr[tc[v2] + 1]
+            j2 = j_way[v2]
+            add(idx[v2], np.where(j2 == 0, base, base + tp[v2]),
+                np.where(j2 == 0, base + tp[v2], end), j2 == 1, np.full(v2.size, big + 1))
+    del n
+    if not own:
+        z = np.empty(0, np.int64)
+        return z, z, z, np.empty(0, bool), z
+    return (np.concatenate(own), np.concatenate(lo), np.concatenate(hi),
+            np.concatenate(rev).astype(bool), np.concatenate(order))
+
+
+def _expand(core, own, lo, hi, rev, order):
+    """Road edge ids of the ranges, ordered from the customer: flat (owner, edge id)."""
+    if own.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(owners), road.edge_ids(np.concatenate(us), np.concatenate(vs))
+    o = np.lexsort((order, own))
+    own, lo, hi, rev = own[o], lo[o], hi[o], rev[o]
+    ln = hi - lo
+    tot = int(ln.sum())
+    start = np.r_[0, np.cumsum(ln)[:-1]]
+    k = np.arange(tot) - np.repeat(start, ln)
+    pos = np.where(np.repeat(rev, ln), np.repeat(hi, ln) - 1 - k, np.repeat(lo, ln) + k)
+    return np.repeat(own, ln), core.chain_edges[pos]
 
 
 def _finish(cn, xy, cand, length, cab, ovh, cross, cross_cost, fallback, owner, eid, tv, src,
