@@ -26,7 +26,8 @@ class RoadCore:
     """Contracted road graph (see module docstring); indices are road-graph vertex/edge ids."""
 
     csr: csr_matrix  # core x core, weight of the cheapest chain between two core vertices
-    chain_lookup: csr_matrix  # core x core, data = chain id + 1 of that cheapest chain
+    chain_keys: np.ndarray  # sorted u * n_core + v of core adjacencies (both directions)
+    chain_key_id: np.ndarray  # the cheapest chain id for each key
     core_of: np.ndarray  # road vertex -> core index, -1 for interior vertices
     core_vertex: np.ndarray  # core index -> road vertex
     chain_a: np.ndarray  # core index of each chain's start
@@ -47,6 +48,12 @@ class RoadCore:
     @property
     def n_core(self) -> int:
         return int(self.core_vertex.size)
+
+    def chain_between(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Cheapest chain joining core vertices ``u[i]`` and ``v[i]`` (vectorised look-up)."""
+        k = np.asarray(u, np.int64) * self.n_core + np.asarray(v, np.int64)
+        pos = np.minimum(np.searchsorted(self.chain_keys, k), max(self.chain_keys.size - 1, 0))
+        return np.where(self.chain_keys[pos] == k, self.chain_key_id[pos], -1)
 
     def ends(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For road vertices ``v``: core indices of the two ways in (m, 2), their weights from
@@ -181,8 +188,8 @@ def build_road_core(road: RoadGraph) -> RoadCore:
     r, c, w, cid = r[first], c[first], w[first], cid[first]
     nc = core_vertex.size
     csr = csr_matrix((w, (r, c)), shape=(nc, nc))
-    lookup = csr_matrix((cid + 1, (r, c)), shape=(nc, nc))
-    return RoadCore(csr, lookup, core_of, core_vertex, a, b, chain_w, ptr, edges, chain_len,
+    keys = r.astype(np.int64) * nc + c  # sorted: (r, c) are in lexicographic order
+    return RoadCore(csr, keys, cid.astype(np.int64), core_of, core_vertex, a, b, chain_w, ptr, edges, chain_len,
                     ccr[last] if m else np.zeros(0), ccc[last] if m else np.zeros(0),
                     v_chain, v_pos, v_off_w, v_off_len, v_off_cross, v_off_cc)
 

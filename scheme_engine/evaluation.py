@@ -71,20 +71,19 @@ class Options:
     def shape(self) -> tuple[int, int]:
         return self.feasible.shape
 
-    def utilisation(self) -> dict[str, np.ndarray]:
-        """value/limit per check (>1 fails), for 'which constraint binds' (computed once)."""
-        if "_util" in self.__dict__:
-            return self.__dict__["_util"]
+    def utilisation_at(self, c: int, t: int) -> dict[str, float]:
+        """value/limit of every check for option (c, t) (> 1 fails), for 'what binds'."""
         out = {}
-        for k, v in self.values.items():
-            lim = self.limits[k]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if k == "spare_bays":
-                    u = np.where(v > 0, lim / np.maximum(v, 1e-9), np.inf)
-                else:
-                    u = np.abs(v) / np.where(lim == 0, np.nan, np.abs(lim))
-            out[k] = np.nan_to_num(u, nan=0.0, posinf=1e9)
-        self.__dict__["_util"] = out
+        for k in CHECKS:
+            v = float(self.values[k][c, t])
+            lim = float(self.limits[k][c, t])
+            if k == "spare_bays":
+                u = lim / v if v > 0 else (0.0 if lim <= 0 else 1e9)
+            elif lim == 0 or not np.isfinite(lim):
+                u = 0.0 if v == 0 or not np.isfinite(lim) else 1e9
+            else:
+                u = abs(v) / abs(lim)
+            out[k] = u if np.isfinite(u) else 1e9
         return out
 
 
@@ -305,10 +304,10 @@ def best_conductor(opts: Options) -> tuple[np.ndarray, np.ndarray]:
 
 
 def binding_check(opts: Options, c: int, t: int) -> tuple[str, float]:
-    """The check closest to (or furthest beyond) its limit for option (c, t)."""
-    util = opts.utilisation()
-    name = max(util, key=lambda n: util[n][c, t] if not (n == "dedicated_feeder" and opts.passed[n][c, t]) else -1)
+    """The failing check furthest beyond its limit for option (c, t), or, when all pass, the
+    one closest to its limit (the dedicated-feeder rule only binds when it fails)."""
+    util = opts.utilisation_at(c, t)
     failing = [n for n in CHECKS if not opts.passed[n][c, t]]
-    if failing:
-        name = max(failing, key=lambda n: util[n][c, t])
-    return name, float(util[name][c, t])
+    pool = failing or [n for n in CHECKS if n != "dedicated_feeder"]
+    name = max(pool, key=lambda n: util[n])
+    return name, float(util[name])

@@ -199,7 +199,7 @@ def _segments(core, src, tv, idx, way, use_direct, srcs, s_idx, t_idx, pred):
         big = 1 << 30
         while active.size:
             p = pred[si[active], cur[active]]
-            ch = np.asarray(core.chain_lookup[p, cur[active]]).ravel().astype(np.int64) - 1
+            ch = core.chain_between(p, cur[active])
             fwd = core.chain_a[ch] == p
             add(idx[via[active]], ptr[ch], ptr[ch + 1], ~fwd, np.full(active.size, big - step))
             cur[active] = p
