@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from grid_models.compiled import CompiledNetwork
@@ -254,15 +253,18 @@ def _finish(cn, xy, cand, length, cab, ovh, cross, cross_cost, fallback, owner, 
 
 
 def shared_corridor_m(routes: Routes, edge_length_m: np.ndarray) -> np.ndarray:
-    """Pairwise length of road shared by two routes (n x n, metres)."""
+    """Pairwise length of road shared by two routes (n x n, metres).
+
+    A dense incidence over only the edges the routes use (a few thousand) keeps this a small
+    matrix product instead of a sparse one over every road edge.
+    """
     n = len(routes.length_m)
     if routes.edge_id.size == 0:
         return np.zeros((n, n))
-    m = csr_matrix((np.ones(routes.edge_id.size), (routes.edge_owner, routes.edge_id)),
-                   shape=(n, edge_length_m.size))
-    m.data[:] = 1.0  # a route uses an edge once
-    w = m.multiply(edge_length_m.reshape(1, -1)).tocsr()
-    out = (w @ m.T).toarray()
+    used, inv = np.unique(routes.edge_id, return_inverse=True)
+    m = np.zeros((n, used.size))
+    m[routes.edge_owner, inv] = 1.0  # a route uses an edge once
+    out = (m * edge_length_m[used]) @ m.T
     np.fill_diagonal(out, 0.0)
     return out
 
