@@ -122,6 +122,8 @@ class CompiledNetwork:
     bs_busbar_node: np.ndarray
     bs_min_vm_pu: np.ndarray  # lowest baseline voltage of any node fed from the section
     bs_z_source_ohm: np.ndarray  # complex Thevenin impedance behind the busbar
+    bs_load_mva: np.ndarray  # sum of the section's feeder peaks (MVA, not simultaneous)
+    bs_unit_mva: np.ndarray  # transformer capacity behind the section
     ss_ids: np.ndarray
     ss_xy: np.ndarray
     ss_n_transformers: np.ndarray
@@ -321,6 +323,16 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
     bs_vn = bss["vn_kv"].to_numpy()
     mva = sss["transformer_mva"].to_numpy()
     z_src = 1j * vk[np.maximum(bs_ss, 0)] / 100 * bs_vn**2 / mva[np.maximum(bs_ss, 0)]
+    # The unit(s) feeding each section: one transformer per section, or a share of the
+    # substation's units when there are more units than sections.
+    n_bs_of_ss = np.bincount(bs_ss[bs_ss >= 0], minlength=len(sss))
+    ss_i = np.maximum(bs_ss, 0)
+    n_tr = sss["n_transformers"].to_numpy()
+    bs_unit = mva[ss_i] * np.maximum(1.0, n_tr[ss_i] / np.maximum(n_bs_of_ss[ss_i], 1))
+    fok = bs_pos.get_indexer(feeders["bus_section_id"]) >= 0
+    f_pf = feeders["power_factor"].to_numpy()
+    bs_load = np.bincount(bs_pos.get_indexer(feeders["bus_section_id"])[fok],
+                          weights=(f_peak / f_pf)[fok], minlength=len(bss))
     busbar_node = np.full(len(bss), -1, np.int64)
     okr = root_bs[roots] >= 0
     busbar_node[root_bs[roots][okr]] = roots[okr]
@@ -384,6 +396,7 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
         feeder_n_ties=n_ties, feeder_source_ref=feeders["source_ref"].to_numpy(),
         bs_ids=bss["id"].to_numpy(), bs_substation=bs_ss, bs_vn_kv=bs_vn, bs_spare_bays=bs_spare,
         bs_vm_pu=bs_vm, bs_busbar_node=busbar_node, bs_min_vm_pu=bs_min_vm, bs_z_source_ohm=z_src,
+        bs_load_mva=bs_load, bs_unit_mva=bs_unit,
         ss_ids=sss["id"].to_numpy(), ss_xy=ss_xy, ss_n_transformers=sss["n_transformers"].to_numpy(),
         ss_transformer_mva=mva, ss_peak_mw=sss["peak_mw"].to_numpy(),
         ss_pf=sss["power_factor"].to_numpy(), ss_hv_kv=sss["hv_kv"].to_numpy(),

@@ -31,6 +31,7 @@ CHECKS = {
     "new_line_drop": ("%", "新建线路压降", "voltage drop on the new line"),
     "feeder_load_rate": ("ratio", "馈线负载率(N-1)", "feeder load rate (N-1 limit)"),
     "transformer_load_rate": ("ratio", "主变负载率(N-1)", "main-transformer load rate (N-1)"),
+    "transformer_unit_loading": ("ratio", "供电主变负载", "loading of the unit feeding the bus section"),
     "spare_bays": ("count", "备用间隔", "spare bays"),
     "customers_on_feeder": ("count", "馈线用户数", "customers on the feeder"),
     "dedicated_feeder": ("kVA", "专线要求", "dedicated-feeder requirement"),
@@ -179,6 +180,9 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
     ss_peak = np.where(np.isnan(ss_peak), _ss_sum(cn)[ss], ss_peak)
     tr_rate = (ss_peak / cn.ss_pf[ss] + inc) / (cn.ss_n_transformers[ss] * cn.ss_transformer_mva[ss])
     tr_limit = rules.transformer_limit(policy, cn.ss_n_transformers[ss])
+    # the unit behind the chosen section: its feeders' peaks plus the increment, not only the
+    # substation total (a section can be full while its neighbours are light)
+    unit_rate = (cn.bs_load_mva[bs] + inc) / cn.bs_unit_mva[bs]
     # bays and customers
     spare = np.where(np.isin(cand.kind, (K_RMU, K_SWST)), cn.node_spare_bays[k],
                      np.where(cand.kind == K_BUSBAR, cn.bs_spare_bays[bs], 99))
@@ -205,6 +209,7 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
         "new_line_drop": line_drop,
         "feeder_load_rate": lr_after,
         "transformer_load_rate": np.broadcast_to(tr_rate[:, None], full),
+        "transformer_unit_loading": np.broadcast_to(unit_rate[:, None], full),
         "spare_bays": np.broadcast_to(spare[:, None].astype(float), full),
         "customers_on_feeder": np.broadcast_to(ncust[:, None].astype(float), full),
         "dedicated_feeder": np.full(full, kva),
@@ -220,6 +225,7 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
         "new_line_drop": np.full(full, policy.param("new_line_voltage_drop_limit_pct")),
         "feeder_load_rate": np.broadcast_to(lr_limit[:, None], full),
         "transformer_load_rate": np.broadcast_to(tr_limit[:, None], full),
+        "transformer_unit_loading": np.full(full, policy.param("transformer_unit_loading_limit")),
         "spare_bays": np.broadcast_to(bay_min[:, None].astype(float), full),
         "customers_on_feeder": np.full(full, policy.param("max_customers_per_feeder")),
         "dedicated_feeder": np.full(full, policy.param("dedicated_feeder_min_kva")),
@@ -234,6 +240,7 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
         "new_line_drop": line_drop <= limits["new_line_drop"],
         "feeder_load_rate": lr_after <= limits["feeder_load_rate"] + 1e-12,
         "transformer_load_rate": values["transformer_load_rate"] <= limits["transformer_load_rate"] + 1e-12,
+        "transformer_unit_loading": values["transformer_unit_loading"] <= limits["transformer_unit_loading"] + 1e-12,
         "spare_bays": values["spare_bays"] >= limits["spare_bays"],
         "customers_on_feeder": values["customers_on_feeder"] <= limits["customers_on_feeder"],
         "dedicated_feeder": np.broadcast_to(dedicated_ok[:, None], full),
