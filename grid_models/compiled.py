@@ -22,6 +22,8 @@ from scipy.sparse.csgraph import breadth_first_order
 from scipy.spatial import cKDTree
 
 from .errors import NetworkValidationError, ValidationReport
+from .forest import depths as forest_depths
+from .forest import levels as forest_levels
 from .network import Network
 from .policy import Policy
 from .road_core import RoadCore, build_road_core
@@ -234,12 +236,9 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
     parent_seg = np.full(n, -1, np.int64)
     parent_seg[child] = np.where(e_of_child >= 0, e_of_child, -1)
 
-    depth = _depths(parent)
+    depth = forest_depths(parent)
     depth[~reached] = -1
-    order_d = np.argsort(depth, kind="stable")
-    dsorted = depth[order_d]
-    starts = np.searchsorted(dsorted, np.arange(0, (depth.max() if n else -1) + 2))
-    levels = tuple(order_d[starts[d]:starts[d + 1]] for d in range(len(starts) - 1))
+    levels = tuple(forest_levels(depth))
 
     # --- impedances
     r = segs["r_ohm_per_km"].to_numpy() * segs["length_km"].to_numpy()
@@ -415,20 +414,6 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
 def _one(report: ValidationReport, code: str, layer: str, eid: str, msg: str) -> ValidationReport:
     report.add(code, layer, eid, msg)
     return report
-
-
-def _depths(parent: np.ndarray) -> np.ndarray:
-    """Depth of every node in a forest by pointer jumping (vectorised list ranking)."""
-    d = (parent >= 0).astype(np.int64)  # steps from i to anc[i]
-    anc = parent.copy()
-    while True:
-        act = np.flatnonzero(anc >= 0)
-        if act.size == 0:
-            return d
-        a = anc[act]
-        d_a, anc_a = d[a].copy(), anc[a].copy()  # simultaneous update
-        d[act] += d_a
-        anc[act] = anc_a
 
 
 def _sweep(levels, parent, z_up, s_load, shunt_b, v_root, reached, max_iter, tol):

@@ -67,6 +67,8 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from .errors import InputError, UnknownTypeError
+from .forest import depths as forest_depths
+from .forest import levels as forest_levels
 from .network import Network
 from .policy import DATA_DIR, load_policy, load_standard_types
 
@@ -1241,26 +1243,6 @@ def synth_city(scale: str = "S", seed: int = 1, progress: bool = False) -> Netwo
 
 # --------------------------------------------------------------------------------------------
 # loads
-def _depths(parent: np.ndarray) -> np.ndarray:
-    """Depth of every node of a forest by pointer jumping."""
-    d = (parent >= 0).astype(np.int64)
-    anc = parent.copy()
-    while True:
-        act = np.flatnonzero(anc >= 0)
-        if act.size == 0:
-            return d
-        a = anc[act]
-        da, aa = d[a].copy(), anc[a].copy()
-        d[act] += da
-        anc[act] = aa
-
-
-def _levels(depth: np.ndarray) -> list[np.ndarray]:
-    order = np.argsort(depth, kind="stable")
-    bounds = np.searchsorted(depth[order], np.arange(int(depth.max()) + 2))
-    return [order[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
-
-
 def _linear_drop_pct(parent: np.ndarray, seg_r_ohm: np.ndarray, seg_x_ohm: np.ndarray,
                     pseg: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray,
                     vn_kv: float = 10.0) -> np.ndarray:
@@ -1284,7 +1266,7 @@ def _linear_drop_pct(parent: np.ndarray, seg_r_ohm: np.ndarray, seg_x_ohm: np.nd
     ndarray
         Drop at every node in percent of ``vn_kv``.
     """
-    levels = _levels(_depths(parent))
+    levels = forest_levels(forest_depths(parent))
     pd_, qd = p_mw.astype(float).copy(), q_mvar.astype(float).copy()
     for lv in reversed(levels[1:]):
         np.add.at(pd_, parent[lv], pd_[lv])
