@@ -82,7 +82,8 @@ def render_table(doc: dict, lang: str = "zh") -> str:
     for s in doc["schemes"]:
         cs = s["circuits"] or [None]
         for j, c in enumerate(cs):
-            pre = (f"{s['rank']:>3} {'是' if s['feasible'] else '否' if zh else ('yes' if s['feasible'] else 'no')} "
+            ok = ("是" if s["feasible"] else "否") if zh else ("yes" if s["feasible"] else "no")
+            pre = (f"{s['rank']:>3} {ok:<3} "
                    f"{s['voltage_kv']:>5g} {s['supply_mode']:<12}") if j == 0 else " " * 24
             if c is None:
                 lines.append(f"{pre} {s['remedy']['type'] if s.get('remedy') else '-'}  "

@@ -207,9 +207,9 @@ class Planner:
             equipment.append({"item": "emergency_source", "by": "customer"})
         duration = self._duration(circuits, mode)
         flags = self._flags(app, circuits, mode, duration, r, sel)
-        bind = max(((chk.name, chk.value / chk.limit if chk.limit else 0.0)
-                    for c in circuits for chk in c.limits if chk.binding), key=lambda b: b[1],
-                   default=("ampacity", 0.0))
+        bind = max((binding_check(o, c, t) for c, t in zip(sel.candidates, sel.conductors,
+                                                             strict=True)),
+                   key=lambda b: b[1], default=("ampacity", 0.0))
         s = Scheme(rank=0, feasible=feasible, score=round(sel.score, 2), voltage_kv=r.vn_kv,
                    supply_mode=mode.mode, tier=mode.tier, design_demand_kw=demand.p_mw * 1000,
                    power_factor=demand.power_factor, circuits=circuits, equipment=equipment,

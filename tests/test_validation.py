@@ -166,7 +166,7 @@ def test_defective_file_reports_everything_through_validate_path(tmp_path):
 
 def test_unknown_std_type_with_own_values_is_only_a_warning():
     L = _layers(small_network())
-    _set(L["segments"], "F3-S2", "std_type", "NA2XS2Y 1x95 RM/25 12/20 kV")  # a pandapower name
+    _set(L["segments"], "F3-S2", "std_type", "N2XSY 1x95 RM/16 6/10 kV")  # a foreign (pandapower) name
     report = validate(Network.from_layers(L, crs=CRS))
     assert report.ok, report.render()
     assert _triples(report, "warning") == {("unknown_std_type", "segments", "F3-S2")}
