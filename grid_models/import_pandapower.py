@@ -125,14 +125,16 @@ from scipy.sparse import csgraph
 from .crs import WGS84, metric_crs_for, parse_crs
 from .errors import NetworkFormatError
 from .network import Network
+from .policy import load_policy
 
 if TYPE_CHECKING:  # pandapower is an optional extra ("validation")
     from pandapower.auxiliary import pandapowerNet
 
 #: Buses below this nominal voltage are low voltage (dropped; their loads are folded up).
 LV_MAX_KV = 1.0
-#: Spare outgoing bays assumed on every bus section (pandapower has no bay data).
-SPARE_BAYS = 2
+#: Spare outgoing bays assumed on every bus section (pandapower has no bay data); a value of
+#: the default policy profile (parameters.csv: import_assumed_spare_bays).
+SPARE_BAYS = int(load_policy("default").param("import_assumed_spare_bays"))
 #: Median drawn/electrical length ratio within which coordinates count as surveyed.
 SURVEYED_RATIO = (0.8, 1.25)
 #: Median ratio within which lon/lat-range coordinates are believed to be geographic.

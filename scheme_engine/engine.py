@@ -276,7 +276,7 @@ class Planner:
     def _duration(self, circuits: list[Circuit], mode: rules.SupplyMode) -> dict:
         col = "single_days" if mode.n_circuits == 1 else "dual_days"
         lim = self.policy.mapping("time_limits", "step", col)
-        important = mode.tier in ("特级", "一级", "二级")
+        important = rules.is_important(self.policy, mode.tier)
         steps = {}
         for step in ("scheme_reply", "design_review", "mid_check", "completion_check",
                      "metering_energising"):
@@ -307,7 +307,7 @@ class Planner:
             f.append("charging_facility_documents_required")
         if mode.emergency_source:
             f.append("emergency_source_required")
-        if mode.tier in ("特级", "一级", "二级"):
+        if rules.is_important(self.policy, mode.tier):
             f.append("important_customer_mid_check")
         if any(c.route_fallback for c in circuits):
             f.append("route_fallback_straight_line")

@@ -40,6 +40,11 @@ def canonical_tier(policy: Policy, tier: str) -> str:
                            field="tier")
 
 
+def is_important(policy: Policy, tier: str) -> bool:
+    """Important customers (重要客户) get the mid-construction check (tiers.csv)."""
+    return _b(policy.mapping("tiers", "tier", "important").get(tier, "false"))
+
+
 def supply_mode(policy: Policy, tier: str, override: str | None = None) -> SupplyMode:
     """Supply mode for a tier, or the designer's override (same table row semantics)."""
     key = canonical_tier(policy, tier)
