@@ -24,7 +24,7 @@ from . import rules
 from .application import Application, parse_application
 from .candidates import KINDS, Candidates, find_candidates
 from .demand import Demand
-from .evaluation import CHECKS, Options, binding_check, evaluate
+from .evaluation import CHECKS, Options, binding_many, evaluate
 from .explain import explain
 from .optimise import Selection, select_topk
 from .remedies import remedies
@@ -183,7 +183,9 @@ class Planner:
     def _scheme(self, r: LevelResult, sel: Selection, app: Application, demand: Demand,
                 mode: rules.SupplyMode, feasible: bool = True, remedy: dict | None = None) -> Scheme:
         o = r.options
-        circuits = [self._circuit(o, c, t) for c, t in zip(sel.candidates, sel.conductors, strict=True)]
+        binds = binding_many(o, np.array(sel.candidates), np.array(sel.conductors))
+        circuits = [self._circuit(o, c, t, b[0])
+                    for c, t, b in zip(sel.candidates, sel.conductors, binds, strict=True)]
         pol = self.policy
         n = len(circuits)
         tr_cost = app.requested_kva * pol.cost("customer_transformer_per_kva", _vkey(r.vn_kv, pol))
@@ -207,9 +209,7 @@ class Planner:
             equipment.append({"item": "emergency_source", "by": "customer"})
         duration = self._duration(circuits, mode)
         flags = self._flags(app, circuits, mode, duration, r, sel)
-        bind = max((binding_check(o, c, t) for c, t in zip(sel.candidates, sel.conductors,
-                                                             strict=True)),
-                   key=lambda b: b[1], default=("ampacity", 0.0))
+        bind = max(binds, key=lambda b: b[1], default=("ampacity", 0.0))
         s = Scheme(rank=0, feasible=feasible, score=round(sel.score, 2), voltage_kv=r.vn_kv,
                    supply_mode=mode.mode, tier=mode.tier, design_demand_kw=demand.p_mw * 1000,
                    power_factor=demand.power_factor, circuits=circuits, equipment=equipment,
@@ -218,7 +218,7 @@ class Planner:
         s.__dict__["_binding"] = bind
         return s
 
-    def _circuit(self, o: Options, c: int, t: int) -> Circuit:
+    def _circuit(self, o: Options, c: int, t: int, bind_name: str) -> Circuit:
         cn, cand, routes = self.cn, o.cand, o.routes
         kind = KINDS[cand.kind[c]]
         f, bs, ss = int(cand.feeder[c]), int(cand.bus_section[c]), int(cand.substation[c])
@@ -244,7 +244,6 @@ class Planner:
         route = {"type": "LineString",
                  "coordinates": np.round(np.column_stack([lons, lats]), 7).tolist()}
         cond = self._cond_rec[cand.vn_kv][t]
-        bind_name, _ = binding_check(o, c, t)
         checks = [Check.model_construct(name=nm, label_zh=CHECKS[nm][1], label_en=CHECKS[nm][2],
                         value=round(float(o.values[nm][c, t]), 6),
                         limit=round(float(o.limits[nm][c, t]), 6) if np.isfinite(o.limits[nm][c, t]) else 1e9,
@@ -325,19 +324,21 @@ class Planner:
                        s.__dict__.get("_binding", ("ampacity", 0.0)), s.supply_mode, s.voltage_kv)
 
     def _rejected(self, r: LevelResult) -> list[dict]:
+        """Nearby candidates with no feasible conductor and what binds each (largest allowed
+        conductor), vectorised over the candidates."""
         o = r.options
+        bad = np.flatnonzero(~o.feasible.any(axis=1) & o.allowed.any(axis=1))
+        if bad.size == 0:
+            return []
+        imax = o.conductors["max_i_ka"].to_numpy()
+        ts = np.argmax(np.where(o.allowed[bad], imax[None, :], -np.inf), axis=1)
+        binds = binding_many(o, bad, ts)
         out = []
-        for c in range(len(r.cand)):
-            if o.feasible[c].any():
-                continue
-            allowed = np.flatnonzero(o.allowed[c])
-            if allowed.size == 0:
-                continue
-            t = int(allowed[np.argmax(o.conductors["max_i_ka"].to_numpy()[allowed])])
-            name, util = binding_check(o, c, t)
+        for c, t, (name, util) in zip(bad, ts, binds, strict=True):
+            f = r.cand.feeder[c]
             out.append({"point_id": str(r.cand.point_id[c]), "kind": KINDS[r.cand.kind[c]],
                         "voltage_kv": r.vn_kv,
-                        "feeder_id": str(self.cn.feeder_ids[r.cand.feeder[c]]) if r.cand.feeder[c] >= 0 else None,
+                        "feeder_id": str(self.cn.feeder_ids[f]) if f >= 0 else None,
                         "binding": name, "label_zh": CHECKS[name][1], "label_en": CHECKS[name][2],
                         "value": float(o.values[name][c, t]), "limit": float(o.limits[name][c, t]),
                         "utilisation": util})

@@ -72,19 +72,22 @@ class Options:
     def shape(self) -> tuple[int, int]:
         return self.feasible.shape
 
-    def utilisation_at(self, c: int, t: int) -> dict[str, float]:
-        """value/limit of every check for option (c, t) (> 1 fails), for 'what binds'."""
-        out = {}
-        for k in CHECKS:
-            v = float(self.values[k][c, t])
-            lim = float(self.limits[k][c, t])
-            if k == "spare_bays":
-                u = lim / v if v > 0 else (0.0 if lim <= 0 else 1e9)
-            elif lim == 0 or not np.isfinite(lim):
-                u = 0.0 if v == 0 or not np.isfinite(lim) else 1e9
-            else:
-                u = abs(v) / abs(lim)
-            out[k] = u if np.isfinite(u) else 1e9
+    def utilisation_at(self, cs: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """value/limit of every check (columns in ``CHECKS`` order) for options (cs[i], ts[i]);
+        > 1 fails. Vectorised over the options asked for."""
+        cs, ts = np.asarray(cs, np.int64), np.asarray(ts, np.int64)
+        out = np.empty((cs.size, len(CHECKS)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for j, k in enumerate(CHECKS):
+                v = self.values[k][cs, ts].astype(float)
+                lim = self.limits[k][cs, ts].astype(float)
+                if k == "spare_bays":
+                    u = np.where(v > 0, lim / v, np.where(lim <= 0, 0.0, 1e9))
+                else:
+                    u = np.where((lim == 0) | ~np.isfinite(lim),
+                                 np.where((v == 0) | ~np.isfinite(lim), 0.0, 1e9),
+                                 np.abs(v) / np.abs(lim))
+                out[:, j] = np.where(np.isfinite(u), u, 1e9)
         return out
 
 
@@ -310,11 +313,22 @@ def best_conductor(opts: Options) -> tuple[np.ndarray, np.ndarray]:
     return np.where(np.isfinite(best), t, -1), best
 
 
+_NAMES = tuple(CHECKS)
+_DEDICATED = _NAMES.index("dedicated_feeder")
+
+
+def binding_many(opts: Options, cs: np.ndarray, ts: np.ndarray) -> list[tuple[str, float]]:
+    """:func:`binding_check` for many options at once."""
+    util = opts.utilisation_at(cs, ts)
+    failing = np.stack([~opts.passed[k][np.asarray(cs), np.asarray(ts)] for k in _NAMES], 1)
+    any_fail = failing.any(axis=1)
+    pool = np.where(any_fail[:, None], failing, True)
+    pool[~any_fail, _DEDICATED] = False  # the dedicated-feeder rule binds only when it fails
+    j = np.argmax(np.where(pool, util, -np.inf), axis=1)
+    return [(_NAMES[jj], float(util[i, jj])) for i, jj in enumerate(j)]
+
+
 def binding_check(opts: Options, c: int, t: int) -> tuple[str, float]:
     """The failing check furthest beyond its limit for option (c, t), or, when all pass, the
     one closest to its limit (the dedicated-feeder rule only binds when it fails)."""
-    util = opts.utilisation_at(c, t)
-    failing = [n for n in CHECKS if not opts.passed[n][c, t]]
-    pool = failing or [n for n in CHECKS if n != "dedicated_feeder"]
-    name = max(pool, key=lambda n: util[n])
-    return name, float(util[name])
+    return binding_many(opts, np.array([c]), np.array([t]))[0]
