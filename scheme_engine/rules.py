@@ -106,18 +106,12 @@ def load_rate_limit(policy: Policy, modes: np.ndarray) -> tuple[np.ndarray, np.n
     """Feeder load-rate limit and N-1 transfer capability for each connection mode."""
     lim = policy.mapping("load_rate_limits", "connection_mode", "max_load_rate")
     n1 = policy.mapping("load_rate_limits", "connection_mode", "n1_transfer")
-    cache = policy.__dict__.setdefault("_lr_index", {})
-    if "index" not in cache:
-        cache["index"] = pd.Index(list(lim))
-        cache["lim"] = np.array(list(lim.values()), float)
-        cache["n1"] = np.array([_b(n1[k]) for k in lim])
-    index = cache["index"]
-    idx = index.get_indexer(np.asarray(modes, dtype=object))
-    if (idx < 0).any():
-        bad = np.asarray(modes)[idx < 0][0]
-        raise UnknownTypeError(f"connection_mode {bad!r} has no load-rate limit in policy; known: "
-                               f"{', '.join(index)}", field="connection_mode")
-    return cache["lim"][idx], cache["n1"][idx]
+    try:  # a handful of candidates: dict look-ups beat building a pandas index
+        return (np.array([float(lim[m]) for m in modes], float),
+                np.array([_b(n1[m]) for m in modes], bool))
+    except KeyError as exc:
+        raise UnknownTypeError(f"connection_mode {exc.args[0]!r} has no load-rate limit in "
+                               f"policy; known: {', '.join(lim)}", field="connection_mode") from None
 
 
 def transformer_limit(policy: Policy, n_transformers: np.ndarray) -> np.ndarray:
