@@ -98,7 +98,15 @@ class Planner:
                    for lv in levels]
         schemes: list[Scheme] = []
         for r in results:
-            schemes += [self._scheme(r, s, app, demand, mode) for s in r.selections]
+            if not r.selections:
+                continue
+            # binding checks of every chosen circuit of the level in one vectorised call
+            cs = np.concatenate([s.candidates for s in r.selections])
+            ts = np.concatenate([s.conductors for s in r.selections])
+            binds = iter(binding_many(r.options, cs, ts))
+            schemes += [self._scheme(r, s, app, demand, mode,
+                                     binds=[next(binds) for _ in s.candidates])
+                        for s in r.selections]
         schemes.sort(key=lambda s: s.score)
         schemes = schemes[:k]
         notes = []
@@ -181,9 +189,11 @@ class Planner:
 
     # ------------------------------------------------------------------ output
     def _scheme(self, r: LevelResult, sel: Selection, app: Application, demand: Demand,
-                mode: rules.SupplyMode, feasible: bool = True, remedy: dict | None = None) -> Scheme:
+                mode: rules.SupplyMode, feasible: bool = True, remedy: dict | None = None,
+                binds: list[tuple[str, float]] | None = None) -> Scheme:
         o = r.options
-        binds = binding_many(o, np.array(sel.candidates), np.array(sel.conductors))
+        if binds is None:
+            binds = binding_many(o, np.array(sel.candidates), np.array(sel.conductors))
         circuits = [self._circuit(o, c, t, b[0])
                     for c, t, b in zip(sel.candidates, sel.conductors, binds, strict=True)]
         pol = self.policy

@@ -297,3 +297,30 @@ def test_route_geometry_matches_reported_length(planner: Planner) -> None:
                 n_road += 1
                 assert length == pytest.approx(c.route_length_m["total"], rel=1e-4)
     assert n_road > 0, "the small network's roads are connected: some route follows them"
+
+
+def test_load_characteristics_raise_flags_and_pv_rise_check(planner: Planner) -> None:
+    r = planner.plan(at(-60, 900, requested_kva=800,
+                        load={"impact_load": True, "pv_export_kw": 2000, "ev_charging": True}))
+    s = r.schemes[0]
+    assert "power_quality_assessment_required" in s.flags
+    assert "distributed_pv_documents_required" in s.flags
+    assert "charging_facility_documents_required" in s.flags
+    # 2 MW of export on F1 (min load 0.3 x ~0.95 MW) reverses the flow
+    assert any(f.startswith("pv_reverse_flow_on_") for f in s.flags)
+    rise = next(ch for ch in s.circuits[0].limits if ch.name == "pv_voltage_rise")
+    assert rise.value > 0 and rise.passed
+    # a huge export far out on a weak radial line breaks the voltage-rise limit
+    r2 = planner.plan(at(400, -1300, requested_kva=800, load={"pv_export_kw": 60000}))
+    assert not any(s.feasible for s in r2.schemes)
+    assert r2.rejected and all(rj["binding"] == "pv_voltage_rise" for rj in r2.rejected)
+
+
+def test_important_tier_gets_mid_check_step(planner: Planner) -> None:
+    s = planner.plan(at(100, 600, requested_kva=2000, tier="二级")).schemes[0]
+    assert "mid_check" in s.duration_workdays["steps"]
+    assert "important_customer_mid_check" in s.flags
+    s1 = planner.plan(at(100, 600, requested_kva=800)).schemes[0]
+    assert "mid_check" not in s1.duration_workdays["steps"]
+    assert s1.duration_workdays["steps"]["scheme_reply"]["limit"] == 15  # single source
+    assert s.duration_workdays["steps"]["scheme_reply"]["limit"] == 30  # dual
