@@ -32,6 +32,9 @@ from .routing import corridor_conflicts, route_all
 from .scheme import Check, Circuit, Conductor, Connection, PlanResult, Scheme
 
 
+REJECTED_SHOWN = 20  # presentation: how many failing nearby candidates a result lists
+
+
 @dataclass
 class LevelResult:
     """Everything computed at one voltage level (kept for remedies, tests and oracles)."""
@@ -127,7 +130,7 @@ class Planner:
             design_demand={"p_kw": demand.p_mw * 1000, "q_kvar": demand.q_mvar * 1000,
                            "power_factor": demand.power_factor, "basis_zh": demand.basis_zh,
                            "basis_en": demand.basis_en},
-            schemes=schemes, rejected=rejected[:20], notes=notes,
+            schemes=schemes, rejected=rejected[:REJECTED_SHOWN], notes=notes,
             solve_ms=(time.perf_counter() - t0) * 1000)
 
     def evaluate_level(self, application: Application | dict, vn_kv: float) -> LevelResult:
@@ -337,7 +340,9 @@ class Planner:
         """Nearby candidates with no feasible conductor and what binds each (largest allowed
         conductor), vectorised over the candidates."""
         o = r.options
-        bad = np.flatnonzero(~o.feasible.any(axis=1) & o.allowed.any(axis=1))
+        # the nearest ones only: the result lists at most REJECTED_SHOWN (candidates are in
+        # distance order)
+        bad = np.flatnonzero(~o.feasible.any(axis=1) & o.allowed.any(axis=1))[:REJECTED_SHOWN]
         if bad.size == 0:
             return []
         imax = o.conductors["max_i_ka"].to_numpy()
