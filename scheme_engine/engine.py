@@ -31,7 +31,6 @@ from .remedies import remedies
 from .routing import corridor_conflicts, route_all
 from .scheme import Check, Circuit, Conductor, Connection, PlanResult, Scheme
 
-
 REJECTED_SHOWN = 20  # presentation: how many failing nearby candidates a result lists
 
 
