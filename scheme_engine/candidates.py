@@ -75,7 +75,9 @@ def find_candidates(cn: CompiledNetwork, xy: np.ndarray, vn_kv: float, policy: P
         if distinct >= need or r >= r_max:
             break
         r = min(2 * r, r_max)
-    return _diversify(c, int(policy.param("max_candidates")), existing_node)
+    return _diversify(c, int(policy.param("max_candidates")), existing_node,
+                      int(policy.param("candidates_per_feeder")),
+                      policy.param("substation_bay_candidate_share"))
 
 
 def _query(cn: CompiledNetwork, xy: np.ndarray, vn: float, r: float,
@@ -144,10 +146,11 @@ def _from_nodes(cn: CompiledNetwork, idx: np.ndarray, d: np.ndarray, kind: np.nd
                             cn.bs_substation[np.maximum(cn.node_bus_section[idx], 0)]))
 
 
-def _diversify(c: Candidates, cap: int, existing_node: int | None) -> Candidates:
+def _diversify(c: Candidates, cap: int, existing_node: int | None, per_feeder: int,
+               bay_share: float) -> Candidates:
     """Keep at most ``cap`` candidates: the present connection, the nearest substation bays
-    (a quarter of the cap: new dedicated feeders must stay in the comparison even when many
-    RMUs and taps are closer), then the nearest others with at most two per feeder."""
+    (``bay_share`` of the cap: new dedicated feeders must stay in the comparison even when many
+    RMUs and taps are closer), then the nearest others with at most ``per_feeder`` per feeder."""
     if len(c) == 0:
         return c
     group = np.where(c.feeder >= 0, c.feeder, -2 - c.bus_section)
@@ -159,8 +162,8 @@ def _diversify(c: Candidates, cap: int, existing_node: int | None) -> Candidates
     rank = np.empty(g.size, np.int64)
     rank[o] = np.arange(g.size) - start
     must = c.kind == K_EXISTING
-    busbar = np.flatnonzero(c.kind == K_BUSBAR)[: max(cap // 4, 1)]
+    busbar = np.flatnonzero(c.kind == K_BUSBAR)[: max(int(cap * bay_share), 1)]
     must[busbar] = True
-    rest = np.flatnonzero(~must & (rank < 2))[: max(cap - int(must.sum()), 0)]
+    rest = np.flatnonzero(~must & (rank < per_feeder))[: max(cap - int(must.sum()), 0)]
     idx = np.sort(np.r_[np.flatnonzero(must), rest])  # keeps distance order
     return c.take(idx)
