@@ -94,19 +94,30 @@ def _new_feeders(planner, results, app, demand, mode, xy) -> list:
         d, bsi = d[keep], bsi[keep]
         if bsi.size == 0:
             continue
-        node = cn.bs_busbar_node[bsi]
-        n = bsi.size
-        cand = Candidates(r.vn_kv, np.full(n, K_BUSBAR, np.int8), cn.bs_ids[bsi].astype(object),
-                          node.astype(np.int64), np.full(n, -1), np.zeros(n), np.zeros(n),
-                          cn.node_xy[node], d, np.full(n, -1), bsi.astype(np.int64),
-                          cn.bs_substation[bsi].astype(np.int64), float(d.max()))
-        routes = route_all(cn, xy, cand, pol)
-        o = evaluate(cn, cand, routes, demand, pol, planner._conductors[r.vn_kv],
-                     app.requested_kva, -1, app.load.pv_export_kw)
-        allowed_best = np.where(o.allowed, o.score, np.inf)
+        # The nearest bays are usually among the level's candidates already: reuse their
+        # routes and checks instead of routing and evaluating them again.
+        main_rows = np.flatnonzero(r.cand.kind == K_BUSBAR)
+        in_main = dict(zip(r.cand.bus_section[main_rows].tolist(), main_rows.tolist(), strict=True))
+        if all(int(b) in in_main for b in bsi):
+            cand, o = r.cand, r.options
+            routes = o.routes
+            rows = np.array([in_main[int(b)] for b in bsi])
+        else:
+            node = cn.bs_busbar_node[bsi]
+            n = bsi.size
+            cand = Candidates(r.vn_kv, np.full(n, K_BUSBAR, np.int8),
+                              cn.bs_ids[bsi].astype(object), node.astype(np.int64),
+                              np.full(n, -1), np.zeros(n), np.zeros(n), cn.node_xy[node], d,
+                              np.full(n, -1), bsi.astype(np.int64),
+                              cn.bs_substation[bsi].astype(np.int64), float(d.max()))
+            routes = route_all(cn, xy, cand, pol)
+            o = evaluate(cn, cand, routes, demand, pol, planner._conductors[r.vn_kv],
+                         app.requested_kva, -1, app.load.pv_export_kw)
+            rows = np.arange(n)
+        allowed_best = np.where(o.allowed[rows], o.score[rows], np.inf)
         chosen: list[int] = []
         used_ss: set[int] = set()
-        for c in np.argsort(allowed_best.min(axis=1)):
+        for c in rows[np.argsort(allowed_best.min(axis=1), kind="stable")]:
             ss = int(cand.substation[c])
             if mode.distinct_substations and ss in used_ss:
                 continue
@@ -129,13 +140,13 @@ def _new_feeders(planner, results, app, demand, mode, xy) -> list:
                         "remedy")
         from .engine import LevelResult
 
-        lr = LevelResult(r.vn_kv, cand, o, [sel], np.zeros((n, n), bool))
+        lr = LevelResult(r.vn_kv, cand, o, [sel], np.zeros((len(cand), len(cand)), bool))
         failing = sorted({CHECKS[nm][2] for c, t in zip(chosen, ts, strict=True)
                           for nm, p in o.passed.items() if not p[c, t]})
         if corridor:
             failing.append("routes share a corridor (dual source independence)")
         remedy = {"type": "new_feeder", "order": 1,
-                  "bus_sections": [str(cn.bs_ids[bsi[c]]) for c in chosen],
+                  "bus_sections": [str(cn.bs_ids[cand.bus_section[c]]) for c in chosen],
                   "still_failing": failing,
                   "zh": "由最近有备用间隔的变电站新出专线" + ("" if feasible else "（仍有校核不通过：" + "、".join(failing) + "）"),
                   "en": "New dedicated feeder from the nearest substation with a spare bay"
