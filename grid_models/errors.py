@@ -44,6 +44,18 @@ class UnknownTypeError(InputError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class PolicyError(GridSchemeError):
+    """A policy profile (thresholds, costs, time limits) is incomplete or malformed.
+
+    Not an :class:`InputError`: an application cannot fix it; whoever maintains the profile
+    must (the message names the file, row and column).
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class ApplicationError(InputError):
     """A connection application is invalid or impossible on this network."""
 

@@ -65,19 +65,18 @@ def find_candidates(cn: CompiledNetwork, xy: np.ndarray, vn_kv: float, policy: P
     excluded : frozenset of str
         Point ids the designer excluded.
     """
-    r = policy.param("candidate_search_radius_m")
-    r_max = policy.param("candidate_search_radius_35kv_max_m" if vn_kv >= 35
-                         else "candidate_search_radius_max_m")
-    need = int(policy.param("min_distinct_feeders"))
+    p = policy.params
+    r = p.candidate_search_radius_m
+    r_max = policy.voltage_level(vn_kv).search_radius_max_m
+    need = p.min_distinct_feeders
     while True:
         c = _query(cn, xy, vn_kv, r, existing_node, excluded)
         distinct = np.unique(np.where(c.feeder >= 0, c.feeder, -2 - c.bus_section)).size
         if distinct >= need or r >= r_max:
             break
         r = min(2 * r, r_max)
-    return _diversify(c, int(policy.param("max_candidates")), existing_node,
-                      int(policy.param("candidates_per_feeder")),
-                      policy.param("substation_bay_candidate_share"))
+    return _diversify(c, p.max_candidates, existing_node, p.candidates_per_feeder,
+                      p.substation_bay_candidate_share)
 
 
 def _query(cn: CompiledNetwork, xy: np.ndarray, vn: float, r: float,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .evaluation import CHECKS
+from .checks import REGISTRY
 
 KIND_ZH = {"busbar": "变电站新出间隔(专线)", "rmu": "环网柜备用间隔", "switching_station": "开闭所备用间隔",
            "tap": "架空线T接", "existing": "原接入点"}
@@ -24,7 +24,7 @@ def explain(rank: int, scheme_cost: float, next_cost: float | None, circuits: li
         The check nearest its limit over the scheme's circuits.
     """
     name, util = binding
-    _, zh_label, en_label = CHECKS[name]
+    zh_label, en_label = REGISTRY[name].label_zh, REGISTRY[name].label_en
     pts_zh = "；".join(f"{KIND_ZH[c['kind']]} {c['point_id']}"
                       + (f"（馈线 {c['feeder_id']}）" if c.get("feeder_id") else "")
                       + f"，路径 {c['length_m']:.0f} m，{c['conductor']}" for c in circuits)

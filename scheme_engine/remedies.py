@@ -9,52 +9,61 @@ saying what must happen first; the nearby candidates' binding constraints are in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from . import rules
+from .application import Application
+from .builder import LevelResult, SchemeBuilder
 from .candidates import K_BUSBAR, Candidates
-from .evaluation import CHECKS, evaluate
+from .checks import REGISTRY
+from .demand import Demand
+from .evaluation import evaluate
 from .optimise import Selection
 from .routing import corridor_conflicts, route_all
-
-if TYPE_CHECKING:
-    from .engine import LevelResult, Planner
+from .scheme import Scheme
 
 
-def remedies(planner: Planner, results: list[LevelResult], app, demand, mode, xy) -> list:
-    """Remedy schemes, cheapest first (see module docstring)."""
+def remedies(builder: SchemeBuilder, conductors: dict[float, pd.DataFrame],
+             results: list[LevelResult], app: Application, demand: Demand,
+             mode: rules.SupplyMode, xy: np.ndarray) -> list[Scheme]:
+    """Remedy schemes, cheapest first within each kind (see module docstring)."""
     out = []
     if mode.n_circuits == 1:
-        out += _load_transfers(planner, results, app, demand, mode)
-    out += _new_feeders(planner, results, app, demand, mode, xy)
-    out.append(_new_substation(planner, app, demand, mode))
-    out.sort(key=lambda s: (s.remedy["order"], s.score))
+        out += _load_transfers(builder, results, app, demand, mode)
+    out += _new_feeders(builder, conductors, results, app, demand, mode, xy)
+    out.append(_new_substation(builder, app, demand, mode))
+    out.sort(key=lambda s: (s.remedy["order"], s.score))  # type: ignore[index]
     for i, s in enumerate(out):
         s.rank = i + 1
+        rem = s.remedy or {}
         if s.circuits:
-            base = planner._explain(s, None)
-            s.explanation = {"zh": s.remedy["zh"] + " " + base["zh"],
-                             "en": s.remedy["en"] + " " + base["en"]}
+            base = builder.explanation(s, None)
+            s.explanation = {"zh": rem["zh"] + " " + base["zh"], "en": rem["en"] + " " + base["en"]}
     return out
 
 
-def _load_transfers(planner, results, app, demand, mode) -> list:
-    cn, pol = planner.cn, planner.policy
+def _load_transfers(builder: SchemeBuilder, results: list[LevelResult], app: Application,
+                    demand: Demand, mode: rules.SupplyMode) -> list[Scheme]:
+    cn, pol = builder.cn, builder.policy
     found = []
     for r in results:
         o = r.options
+        if "feeder_load_rate" not in o.passed:
+            continue
         others = o.allowed.copy()
         for name, p in o.passed.items():
-            if name != "feeder_load_rate":
+            if name != "feeder_load_rate" and name not in o.checks.flag_only:
                 others &= p
         for c in np.flatnonzero(others.any(axis=1) & ~o.feasible.any(axis=1)):
             f = int(r.cand.feeder[c])
             if f < 0:
                 continue
             t = int(np.argmin(np.where(others[c], o.score[c], np.inf)))
-            need = (o.load_rate_after[c, t] - o.limits["feeder_load_rate"][c, t]) * cn.feeder_rated_mva[f]
+            need = (o.values["feeder_load_rate"][c, t] - o.limits["feeder_load_rate"][c, t]) \
+                * cn.feeder_rated_mva[f]
             nb = np.r_[cn.tie_feeder_b[cn.tie_feeder_a == f], cn.tie_feeder_a[cn.tie_feeder_b == f]]
             if nb.size == 0:
                 continue
@@ -74,19 +83,21 @@ def _load_transfers(planner, results, app, demand, mode) -> list:
                             f"{cn.feeder_ids[g]}，再接入。",
                       "en": f"Transfer about {need:.2f} MVA from feeder {cn.feeder_ids[f]} to "
                             f"{cn.feeder_ids[g]} over the normally-open tie, then connect."}
-            found.append(planner._scheme(r, sel, app, demand, mode, feasible=False, remedy=remedy))
+            found.append(builder.scheme(r, sel, app, demand, mode, feasible=False, remedy=remedy))
     found.sort(key=lambda s: s.score)
-    return found[:2]
+    return found[: pol.params.remedy_load_transfers_shown]
 
 
-def _new_feeders(planner, results, app, demand, mode, xy) -> list:
-    cn, pol = planner.cn, planner.policy
+def _new_feeders(builder: SchemeBuilder, conductors: dict[float, pd.DataFrame],
+                 results: list[LevelResult], app: Application, demand: Demand,
+                 mode: rules.SupplyMode, xy: np.ndarray) -> list[Scheme]:
+    cn, pol = builder.cn, builder.policy
     out = []
     for r in results:
         idx = cn.busbar_sections.get(r.vn_kv)
         if idx is None or idx.tree is None:
             continue
-        kq = min(mode.n_circuits * 4, idx.element.size)
+        kq = min(mode.n_circuits * pol.params.remedy_bays_searched_per_circuit, idx.element.size)
         d, j = idx.tree.query(xy, k=kq)
         d, j = np.atleast_1d(d), np.atleast_1d(j)
         bsi = idx.element[j]
@@ -111,7 +122,7 @@ def _new_feeders(planner, results, app, demand, mode, xy) -> list:
                               np.full(n, -1), bsi.astype(np.int64),
                               cn.bs_substation[bsi].astype(np.int64), float(d.max()))
             routes = route_all(cn, xy, cand, pol)
-            o = evaluate(cn, cand, routes, demand, pol, planner._conductors[r.vn_kv],
+            o = evaluate(cn, cand, routes, demand, pol, conductors[r.vn_kv],
                          app.requested_kva, -1, app.load.pv_export_kw)
             rows = np.arange(n)
         allowed_best = np.where(o.allowed[rows], o.score[rows], np.inf)
@@ -127,48 +138,57 @@ def _new_feeders(planner, results, app, demand, mode, xy) -> list:
                 break
         if len(chosen) < mode.n_circuits:
             continue
-        ts = [int(np.argmin(np.where(o.feasible[c], o.score[c], np.where(o.allowed[c], o.score[c] + 1e12, np.inf))))
+        # the cheapest feasible conductor, else the cheapest allowed one
+        ts = [int(np.argmin(np.where(o.feasible[c], o.score[c],
+                                     np.where(o.allowed[c], o.score[c] + 1e12, np.inf))))
               for c in chosen]
         feasible = all(o.feasible[c, t] for c, t in zip(chosen, ts, strict=True))
         corridor = False
         if len(chosen) > 1 and mode.max_shared_corridor_ratio < 1:
             conf = corridor_conflicts(routes, cn.road.edge_length_m, mode.max_shared_corridor_ratio,
-                                      pol.param("shared_corridor_allowance_m"))
+                                      pol.params.shared_corridor_allowance_m)
             corridor = bool(conf[chosen[0], chosen[1]])
             feasible &= not corridor
-        sel = Selection(tuple(chosen), tuple(ts), float(sum(o.score[c, t] for c, t in zip(chosen, ts, strict=True))),
-                        "remedy")
-        from .engine import LevelResult
-
+        sel = Selection(tuple(chosen), tuple(ts),
+                        float(sum(o.score[c, t] for c, t in zip(chosen, ts, strict=True))), "remedy")
         lr = LevelResult(r.vn_kv, cand, o, [sel], np.zeros((len(cand), len(cand)), bool))
-        failing = sorted({CHECKS[nm][2] for c, t in zip(chosen, ts, strict=True)
-                          for nm, p in o.passed.items() if not p[c, t]})
+        failing = sorted({nm for c, t in zip(chosen, ts, strict=True)
+                          for nm, p in o.passed.items()
+                          if not p[c, t] and nm not in o.checks.flag_only})
+        zh_fail = [REGISTRY[nm].label_zh for nm in failing]
+        en_fail = [REGISTRY[nm].label_en for nm in failing]
         if corridor:
-            failing.append("routes share a corridor (dual source independence)")
-        remedy = {"type": "new_feeder", "order": 1,
-                  "bus_sections": [str(cn.bs_ids[cand.bus_section[c]]) for c in chosen],
-                  "still_failing": failing,
-                  "zh": "由最近有备用间隔的变电站新出专线" + ("" if feasible else "（仍有校核不通过：" + "、".join(failing) + "）"),
-                  "en": "New dedicated feeder from the nearest substation with a spare bay"
-                        + ("" if feasible else f" (still failing: {', '.join(failing)})")}
-        out.append(planner._scheme(lr, sel, app, demand, mode, feasible=feasible, remedy=remedy))
+            zh_fail.append("双电源路径共用通道过长")
+            en_fail.append("routes share a corridor (dual source independence)")
+        remedy: dict[str, Any] = {
+            "type": "new_feeder", "order": 1,
+            "bus_sections": [str(cn.bs_ids[cand.bus_section[c]]) for c in chosen],
+            "still_failing": failing + (["shared_corridor"] if corridor else []),
+            "zh": "由最近有备用间隔的变电站新出专线"
+                  + ("" if feasible else "（仍有校核不通过：" + "、".join(zh_fail) + "）"),
+            "en": "New dedicated feeder from the nearest substation with a spare bay"
+                  + ("" if feasible else f" (still failing: {', '.join(en_fail)})")}
+        out.append(builder.scheme(lr, sel, app, demand, mode, feasible=feasible, remedy=remedy))
     return out
 
 
-def _new_substation(planner, app, demand, mode):
-    from .scheme import Scheme
-
-    pol = planner.policy
-    key = "new_substation_35kv" if app.requested_kva <= 40000 else "new_substation_110kv"
-    cost = pol.cost("remedy", key)
-    return Scheme(rank=0, feasible=False, score=cost, voltage_kv=35.0 if "35" in key else 110.0,
+def _new_substation(builder: SchemeBuilder, app: Application, demand: Demand,
+                    mode: rules.SupplyMode) -> Scheme:
+    """The smallest substation project of ``remedy_substations.csv`` whose range covers the
+    application."""
+    t = builder.policy.table("remedy_substations").sort_values("max_kva")
+    fit = t[t["max_kva"] >= app.requested_kva]
+    row = (fit if len(fit) else t).iloc[0 if len(fit) else -1]
+    key, cost, vn = str(row["project"]), float(row["cost_cny"]), float(row["vn_kv"])
+    return Scheme(rank=0, feasible=False, score=cost, voltage_kv=vn,
                   supply_mode=mode.mode, tier=mode.tier, design_demand_kw=demand.p_mw * 1000,
                   power_factor=demand.power_factor, circuits=[], equipment=[{"item": key}],
                   cost_cny={"total": cost, "utility": cost, "customer": 0.0},
                   duration_workdays={"grid_project": True},
                   flags=["grid_project_required"],
-                  explanation={"zh": "现有电网无可行接入方案，需新建/扩建35千伏及以上变电站（电网基建项目，"
+                  explanation={"zh": f"现有电网无可行接入方案，需新建/扩建{vn:g}千伏变电站（电网基建项目，"
                                      "按特殊情形流程由计划部门拟定方案）。",
-                               "en": "No feasible connection on the existing network: a new or "
-                                     "expanded 35 kV+ substation is needed (a grid project, special-case process)."},
+                               "en": f"No feasible connection on the existing network: a new or "
+                                     f"expanded {vn:g} kV substation is needed (a grid project, "
+                                     "special-case process)."},
                   remedy={"type": "new_substation", "order": 2, "project": key, "cost_cny": cost})

@@ -65,7 +65,7 @@ def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Pol
     """Route from ``xy`` to every candidate access point with one bounded Dijkstra."""
     n = len(cand)
     straight = cand.dist_m
-    length = straight * policy.param("route_detour_factor")
+    length = straight * policy.params.route_detour_factor
     cab = np.zeros(n)
     ovh = length.copy()
     cross = np.zeros(n)
@@ -73,7 +73,7 @@ def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Pol
     fallback = np.ones(n, bool)
     none = np.empty(0, np.int64)
     road = cn.road
-    snap_max = policy.param("road_snap_max_m")
+    snap_max = policy.params.road_snap_max_m
 
     def done(pred=None, src=-1, tv=None, owner=none, eid=none) -> Routes:
         return _finish(cn, xy, cand, length, cab, ovh, cross, cross_cost, fallback, owner, eid,
@@ -96,8 +96,8 @@ def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Pol
     ok = (tv >= 0) & np.isfinite(td) & (td <= snap_max)
     if not ok.any():
         return done()
-    cap = policy.param("route_search_max_m")
-    limit = min(policy.param("route_search_limit_factor")
+    cap = policy.params.route_search_max_m
+    limit = min(policy.params.route_search_limit_factor
                 * (float(straight[ok].max()) + src_d + 1.0), cap)
     core = cn.road_core
     tgt = np.flatnonzero(ok)
@@ -142,7 +142,7 @@ def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Pol
     cross_cost[idx] = np.bincount(owner, weights=road.edge_crossing_cost_cny[eid], minlength=n)[idx]
     fallback[idx] = False
     # Neighbouring plots: a short direct line beats walking out to the road and back.
-    direct_line = straight * policy.param("route_detour_factor")
+    direct_line = straight * policy.params.route_detour_factor
     short = ~fallback & (direct_line < length) & (straight <= snap_max)
     if short.any():
         length[short], cab[short], ovh[short] = direct_line[short], 0.0, direct_line[short]

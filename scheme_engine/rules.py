@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from grid_models.errors import ApplicationError, UnknownTypeError
+from grid_models.errors import ApplicationError, PolicyError
 from grid_models.policy import Policy, StandardTypes
 
 
@@ -25,24 +27,52 @@ class SupplyMode:
     reference: str
 
 
+def _norm(name: object) -> str:
+    # "Tier 1", "tier_1" and "TIER1" are one name
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+
+
+def _tier_aliases(policy: Policy) -> dict[str, str]:
+    cache = policy.__dict__.setdefault("_tier_aliases", {})
+    if not cache:
+        for row in policy.table("tiers").itertuples(index=False):
+            for n in (row.tier, row.en, *str(row.aliases).split("|")):
+                if _norm(n):
+                    cache[_norm(n)] = str(row.tier)
+    return cache
+
+
 def canonical_tier(policy: Policy, tier: str) -> str:
-    """Map a tier name or alias (Chinese or English) to the policy's tier key."""
+    """Map a tier name or alias (Chinese or English, any case, spaces ignored) to the
+    policy's tier key (tiers.csv).
+
+    Raises
+    ------
+    ApplicationError
+        Unknown name, with the closest known names ("did you mean") and the valid tiers.
+    """
+    aliases = _tier_aliases(policy)
+    hit = aliases.get(_norm(tier))
+    if hit is not None:
+        return hit
     t = policy.table("tiers")
-    key = str(tier).strip()
-    if key in set(t["tier"]):
-        return key
-    for _, row in t.iterrows():
-        names = {row["tier"], row["en"], *str(row["aliases"]).split("|")}
-        if key in names or key.lower() in {n.lower() for n in names}:
-            return str(row["tier"])
-    raise ApplicationError(f"tier: unknown importance tier {tier!r}; valid: "
+    close = difflib.get_close_matches(_norm(tier), list(aliases), n=3, cutoff=0.6)
+    names = list(dict.fromkeys(aliases[c] for c in close))
+    hint = f" (did you mean {' or '.join(names)}?)" if names else ""
+    raise ApplicationError(f"tier: unknown importance tier {tier!r}{hint}; valid: "
                            + ", ".join(f"{a} ({b})" for a, b in zip(t["tier"], t["en"], strict=True)),
                            field="tier")
 
 
 def is_important(policy: Policy, tier: str) -> bool:
     """Important customers (重要客户) get the mid-construction check (tiers.csv)."""
-    return _b(policy.mapping("tiers", "tier", "important").get(tier, "false"))
+    return bool(policy.mapping("tiers", "tier", "important").get(tier, False))
+
+
+def needs_n1_transformers(policy: Policy, tier: str) -> bool:
+    """Whether the customer's own transformers must survive the loss of one unit (tiers.csv,
+    GB 50053-2013 cl. 3.3.2)."""
+    return bool(policy.mapping("tiers", "tier", "n1_transformers").get(tier, False))
 
 
 def supply_mode(policy: Policy, tier: str, override: str | None = None) -> SupplyMode:
@@ -61,15 +91,11 @@ def supply_mode(policy: Policy, tier: str, override: str | None = None) -> Suppl
         row = hit.iloc[0].copy()
         row["tier"] = key
     mode = SupplyMode(key, str(row["mode"]), int(row["n_circuits"]),
-                      _b(row["distinct_substations"]), _b(row["distinct_bus_sections"]),
-                      _b(row["emergency_source"]) and override is None,
+                      bool(row["distinct_substations"]), bool(row["distinct_bus_sections"]),
+                      bool(row["emergency_source"]) and override is None,
                       float(row["max_shared_corridor_ratio"]), str(row["references"]))
     cache[(key, override)] = mode
     return mode
-
-
-def _b(v: object) -> bool:
-    return str(v).strip().lower() in ("true", "1", "yes")
 
 
 def voltage_levels(policy: Policy, kva: float, available_kv: np.ndarray,
@@ -78,13 +104,14 @@ def voltage_levels(policy: Policy, kva: float, available_kv: np.ndarray,
 
     Where two ranges overlap both are returned (the engine proposes schemes at each).
     """
-    if kva < policy.param("min_hv_kva"):
+    p = policy.params
+    if kva < p.min_hv_kva:
         raise ApplicationError(
-            f"requested_kva: {kva:g} kVA is below {policy.param('min_hv_kva'):g} kVA, a "
+            f"requested_kva: {kva:g} kVA is below {p.min_hv_kva:g} kVA, a "
             "low-voltage connection (out of scope of high-voltage schemes)", field="requested_kva")
-    if kva > policy.param("max_plausible_kva"):
+    if kva > p.max_plausible_kva:
         raise ApplicationError(f"requested_kva: {kva:g} kVA is implausible (> "
-                               f"{policy.param('max_plausible_kva'):g} kVA)", field="requested_kva")
+                               f"{p.max_plausible_kva:g} kVA)", field="requested_kva")
     avail = {float(np.round(v, 3)) for v in np.asarray(available_kv)}
     if override_kv is not None:
         if float(override_kv) not in avail:
@@ -97,9 +124,7 @@ def voltage_levels(policy: Policy, kva: float, available_kv: np.ndarray,
 
 def rule_levels(policy: Policy, kva: float) -> list[float]:
     """Voltage levels the rules allow for ``kva`` regardless of the network."""
-    lo = policy.mapping("voltage_levels", "vn_kv", "min_kva")
-    hi = policy.mapping("voltage_levels", "vn_kv", "max_kva")
-    return sorted(float(v) for v in lo if float(lo[v]) <= kva <= float(hi[v]))
+    return [lv.vn_kv for lv in policy.voltage_levels if lv.min_kva <= kva <= lv.max_kva]
 
 
 def load_rate_limit(policy: Policy, modes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,11 +132,12 @@ def load_rate_limit(policy: Policy, modes: np.ndarray) -> tuple[np.ndarray, np.n
     lim = policy.mapping("load_rate_limits", "connection_mode", "max_load_rate")
     n1 = policy.mapping("load_rate_limits", "connection_mode", "n1_transfer")
     try:  # a handful of candidates: dict look-ups beat building a pandas index
-        return (np.array([float(lim[m]) for m in modes], float),
-                np.array([_b(n1[m]) for m in modes], bool))
+        return (np.array([lim[m] for m in modes], float),
+                np.array([n1[m] for m in modes], bool))
     except KeyError as exc:
-        raise UnknownTypeError(f"connection_mode {exc.args[0]!r} has no load-rate limit in "
-                               f"policy; known: {', '.join(lim)}", field="connection_mode") from None
+        raise PolicyError(f"load_rate_limits.csv: connection_mode {exc.args[0]!r} of the network "
+                          f"has no load-rate limit; known: {', '.join(lim)}",
+                          field=f"load_rate_limits.{exc.args[0]}") from None
 
 
 def transformer_limit(policy: Policy, n_transformers: np.ndarray) -> np.ndarray:
@@ -125,10 +151,8 @@ def transformer_limit(policy: Policy, n_transformers: np.ndarray) -> np.ndarray:
 
 
 def voltage_band_pct(policy: Policy, vn_kv: float) -> float:
-    """Allowed |deviation| at the point of supply (GB/T 12325)."""
-    if vn_kv < 35:
-        return policy.param("voltage_deviation_10kv_pct")
-    return policy.param("voltage_deviation_35kv_sum_pct") / 2
+    """Allowed |deviation| at the point of supply (GB/T 12325; voltage_levels.csv)."""
+    return policy.voltage_level(vn_kv).band_pct
 
 
 def conductors_for(std: StandardTypes, policy: Policy, vn_kv: float) -> pd.DataFrame:
@@ -138,4 +162,8 @@ def conductors_for(std: StandardTypes, policy: Policy, vn_kv: float) -> pd.DataF
         raise ApplicationError(f"no standard conductor for {vn_kv:g} kV; add one to "
                                "conductors.csv", field="voltage_kv")
     c["price_cny_per_km"] = [policy.cost("line_per_km", n) for n in c["name"]]
+    bad = c["max_i_ka"].astype(float) <= 0
+    if bad.any():
+        raise PolicyError(f"conductors.csv: {c.loc[bad, 'name'].iloc[0]!r} needs max_i_ka > 0",
+                          field="conductors.max_i_ka")
     return c.sort_values(["construction", "max_i_ka"]).reset_index(drop=True)

@@ -67,6 +67,9 @@ class Circuit(BaseModel):
     limits: list[Check]
     cost_cny: dict[str, float]
     works_workdays: float
+    capacity: dict[str, Any] | None = Field(
+        None, description="largest applied kVA this connection and line take with every "
+                          "rejecting check passing: max_kva, binding, label_zh, label_en")
 
 
 class Scheme(BaseModel):
@@ -88,6 +91,12 @@ class Scheme(BaseModel):
     flags: list[str]
     explanation: dict[str, str] = Field(description="zh and en")
     remedy: dict[str, Any] | None = None
+    binding: dict[str, Any] | None = Field(
+        None, description="the check nearest its limit (or furthest beyond it) over the "
+                          "scheme's circuits: name, label_zh, label_en, utilisation")
+    capacity: dict[str, Any] | None = Field(
+        None, description="largest applied kVA of the scheme (its weakest circuit): max_kva, "
+                          "binding, label_zh, label_en")
 
 
 class PlanResult(BaseModel):
@@ -98,6 +107,9 @@ class PlanResult(BaseModel):
     policy_id: str
     application: dict[str, Any]
     design_demand: dict[str, Any]
+    customer_transformers: dict[str, Any] | None = Field(
+        None, description="recommended customer transformer configuration, approved capacity "
+                          "(核定容量) and how the requested one differs")
     schemes: list[Scheme]
     rejected: list[dict[str, Any]] = Field(default_factory=list,
                                            description="nearby candidates and what binds them")

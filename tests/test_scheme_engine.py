@@ -322,5 +322,6 @@ def test_important_tier_gets_mid_check_step(planner: Planner) -> None:
     assert "important_customer_mid_check" in s.flags
     s1 = planner.plan(at(100, 600, requested_kva=800)).schemes[0]
     assert "mid_check" not in s1.duration_workdays["steps"]
-    assert s1.duration_workdays["steps"]["scheme_reply"]["limit"] == 15  # single source
-    assert s.duration_workdays["steps"]["scheme_reply"]["limit"] == 30  # dual
+    # seed §4.1: the current national limits are 10 (single) / 20 (dual) working days
+    assert s1.duration_workdays["steps"]["scheme_reply"]["limit"] == 10  # single source
+    assert s.duration_workdays["steps"]["scheme_reply"]["limit"] == 20  # dual

@@ -1,0 +1,301 @@
+"""Capacity: the customer's transformers and how far each scheme could grow.
+
+1. :func:`recommend_transformers` — from the design demand and the tier, the customer's
+   transformer configuration (standard unit ratings, number of units, N-1 for the tiers that
+   need it, an economic load-rate band: policy data) and the approved capacity (核定容量); when the
+   application's own configuration differs, both and why.
+2. :class:`SchemeCapacity` — for every chosen circuit, the largest applied capacity (kVA) its
+   connection and line take with every rejecting check still passing, and the check that stops
+   it. The search evaluates the same check registry as the plan (so "one kVA more fails the
+   named check" holds by construction), vectorised over the options and a grid of demands.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grid_models.errors import InputError
+from grid_models.policy import Policy
+from load_forecast.transformers import parse_config
+
+from . import rules
+from .application import Application
+from .checks import REGISTRY, Line, Load, active_checks, check_inputs
+from .demand import Demand
+from .evaluation import Options
+
+#: the pseudo-check that bounds a scheme's capacity when the rules stop offering its voltage
+LEVEL_RANGE = ("voltage_level_range", "电压等级适用容量上限", "capacity range of the voltage level")
+GRID_FIRST = 24  # geometric steps from the requested kVA to the search limit
+GRID_REFINE = 32  # linear steps inside a bracket
+MAX_INTEGER_STEPS = 64
+
+
+# ------------------------------------------------------------------ customer transformers
+@dataclass(frozen=True)
+class _Config:
+    n: int
+    unit_kva: float
+
+    @property
+    def installed(self) -> float:
+        return self.n * self.unit_kva
+
+    @property
+    def text(self) -> str:
+        return f"{self.n}x{self.unit_kva:g}"
+
+
+def recommend_transformers(policy: Policy, app: Application, demand: Demand,
+                           mode: rules.SupplyMode, levels: list[float]) -> dict[str, Any] | None:
+    """The recommended customer transformer configuration and the approved capacity.
+
+    The design demand (kVA) must fit the units in normal operation at most at the economic
+    band's upper load rate, and, for tiers with ``n1_transformers`` (tiers.csv), with one unit
+    out the rest must carry it at most at ``customer_transformer_n1_emergency_loading``
+    (GB 50053-2013 cl. 3.3.2). Among the standard ratings of the supply voltage
+    (customer_transformers.csv) the fewest units win, then the installed capacity nearest the
+    applied one (an application's kVA is the customer's own sizing), then the smallest.
+    Single-source configurations loaded below the band's lower rate are used only when
+    nothing else fits; N-1 configurations are exempt from the lower rate (their spare unit is
+    the point).
+
+    Returns
+    -------
+    dict or None
+        ``None`` when no voltage level applies. Otherwise ``voltage_kv``, ``design_demand_kva``,
+        ``n1_required``, ``recommended`` {``config``, ``n_units``, ``unit_kva``,
+        ``installed_kva``, ``load_rate``, ``n1_load_rate``}, ``requested`` (same keys, what the
+        application asked for), ``approved_kva``, ``differs`` and ``reasons`` [{code, zh, en}].
+    """
+    if not levels:
+        return None
+    p = policy.params
+    vn = float(levels[0])
+    s_kva = math.hypot(demand.p_mw, demand.q_mvar) * 1000
+    n1 = rules.needs_n1_transformers(policy, mode.tier)
+    t = policy.table("customer_transformers")
+    lv = policy.voltage_level(vn).vn_kv
+    ratings = np.sort(t.loc[np.isclose(t["hv_kv"], lv), "kva"].to_numpy(float))
+    if ratings.size == 0:
+        return None
+    ratings = ratings[ratings <= ratings.max() * p.customer_transformer_max_standard_kva_share]
+    lo, hi, emerg = (p.customer_transformer_economic_load_low,
+                     p.customer_transformer_economic_load_high,
+                     p.customer_transformer_n1_emergency_loading)
+    req = _requested(app)
+    k_req = req.installed if req else float(app.requested_kva)
+    best: tuple[tuple[float, ...], _Config] | None = None
+    for n in range(2 if n1 else 1, p.customer_transformer_max_units + 1):
+        for u in ratings:
+            cfg = _Config(n, float(u))
+            if s_kva / cfg.installed > hi + 1e-9:
+                continue
+            if n1 and s_kva / ((n - 1) * u) > emerg + 1e-9:
+                continue
+            economic = n1 or s_kva / cfg.installed >= lo - 1e-9
+            key = (0.0 if economic else 1.0, float(n), abs(cfg.installed - k_req), cfg.installed)
+            if best is None or key < best[0]:
+                best = (key, cfg)
+    out: dict[str, Any] = {"voltage_kv": vn, "design_demand_kva": round(s_kva, 1),
+                           "n1_required": n1,
+                           "economic_load_rate": [lo, hi]}
+    if best is None:
+        out.update(recommended=None, requested=_describe(req, s_kva, n1), approved_kva=None,
+                   differs=True, reasons=[_reason(
+                       "no_standard_configuration",
+                       f"{p.customer_transformer_max_units} 台以内的标准容量变压器无法满足设计需量 "
+                       f"{s_kva:.0f} kVA", f"no configuration of at most "
+                       f"{p.customer_transformer_max_units} standard units carries the design "
+                       f"demand of {s_kva:.0f} kVA")])
+        return out
+    cfg = best[1]
+    rec = _describe(cfg, s_kva, n1)
+    if req is None and math.isclose(cfg.installed, k_req):
+        reasons = []  # the applied total is the recommended one; only the split is added
+    else:
+        reasons = _differences(req, cfg, s_kva, n1, lo, hi, emerg, ratings, k_req)
+    approved = cfg.installed if reasons else k_req
+    out.update(recommended=rec, requested=_describe(req, s_kva, n1), approved_kva=approved,
+               differs=bool(reasons), reasons=reasons)
+    return out
+
+
+def _requested(app: Application) -> _Config | None:
+    """The application's own configuration (None when it gives only a total)."""
+    if app.transformer_config:
+        try:
+            c = parse_config(app.transformer_config)
+        except InputError:
+            return None
+        units = [u for u in c.units if not u.standby]
+        if len({u.kva for u in units}) == 1:
+            return _Config(sum(u.count for u in units), units[0].kva)
+        return _Config(1, c.in_service_kva)  # mixed sizes: compared by total only
+    return None
+
+
+def _describe(cfg: _Config | None, s_kva: float, n1: bool) -> dict[str, Any] | None:
+    if cfg is None:
+        return None
+    return {"config": cfg.text, "n_units": cfg.n, "unit_kva": cfg.unit_kva,
+            "installed_kva": cfg.installed, "load_rate": round(s_kva / cfg.installed, 4),
+            "n1_load_rate": round(s_kva / ((cfg.n - 1) * cfg.unit_kva), 4) if cfg.n > 1 else None}
+
+
+def _reason(code: str, zh: str, en: str) -> dict[str, str]:
+    return {"code": code, "zh": zh, "en": en}
+
+
+def _differences(req: _Config | None, rec: _Config, s_kva: float, n1: bool, lo: float,
+                 hi: float, emerg: float, ratings: np.ndarray, k_req: float
+                 ) -> list[dict[str, str]]:
+    if req is None:
+        return [_reason("total_differs",
+                        f"申请容量 {k_req:g} kVA 未给出台数；按设计需量 {s_kva:.0f} kVA"
+                        + ("及N-1要求" if n1 else "") + f"推荐 {rec.text} kVA",
+                        f"the application gives {k_req:g} kVA without units; the design demand "
+                        f"of {s_kva:.0f} kVA" + (" and N-1" if n1 else "")
+                        + f" call for {rec.text} kVA")]
+    if req.n == rec.n and math.isclose(req.unit_kva, rec.unit_kva):
+        return []
+    out = []
+    rate = s_kva / req.installed
+    if n1 and req.n < 2:
+        out.append(_reason("no_n1", "重要客户需两台及以上变压器，一台停运时其余能带全部一、二级负荷",
+                           "an important customer needs two or more units so that the rest "
+                           "carry the load with one out (GB 50053-2013 cl. 3.3.2)"))
+    elif n1 and s_kva / ((req.n - 1) * req.unit_kva) > emerg + 1e-9:
+        out.append(_reason("n1_overload", f"一台停运时其余变压器负载率 "
+                           f"{s_kva / ((req.n - 1) * req.unit_kva):.0%}，超过 {emerg:.0%}",
+                           f"with one unit out the rest would be loaded at "
+                           f"{s_kva / ((req.n - 1) * req.unit_kva):.0%}, above {emerg:.0%}"))
+    if rate > hi + 1e-9:
+        out.append(_reason("overloaded", f"正常运行负载率 {rate:.0%} 高于经济上限 {hi:.0%}",
+                           f"normal load rate {rate:.0%} above the economic maximum {hi:.0%}"))
+    elif rate < lo - 1e-9 and not n1:
+        out.append(_reason("oversized", f"正常运行负载率 {rate:.0%} 低于经济下限 {lo:.0%}（容量偏大）",
+                           f"normal load rate {rate:.0%} below the economic minimum {lo:.0%} "
+                           "(oversized)"))
+    if not np.isclose(ratings, req.unit_kva).any():
+        out.append(_reason("non_standard_rating", f"单台 {req.unit_kva:g} kVA 不是标准容量",
+                           f"{req.unit_kva:g} kVA is not a standard unit rating"))
+    if not out:
+        out.append(_reason("smaller_configuration", f"推荐配置 {rec.text} kVA 同样满足要求且装机更小或台数更少",
+                           f"the recommended {rec.text} kVA meets the same rules with less "
+                           "installed capacity or fewer units"))
+    return out
+
+
+# ------------------------------------------------------------------ largest capacity
+class SchemeCapacity:
+    """Largest applied capacity of chosen options (see module docstring).
+
+    Parameters
+    ----------
+    policy : Policy
+    app : Application
+        The application (its requested kVA and voltage level range).
+    demand : Demand
+        Its design demand: the demand per kVA is ``increment / requested_kva`` (the design
+        demand is linear in the applied kVA), plus the fixed existing part of an increase.
+    """
+
+    def __init__(self, policy: Policy, app: Application, demand: Demand) -> None:
+        self.policy = policy
+        self.k0 = float(app.requested_kva)
+        s_inc = complex(demand.increment_p_mw, demand.increment_q_mvar)
+        self.s_per_kva = s_inc / self.k0
+        self.s_fixed = complex(demand.p_mw, demand.q_mvar) - s_inc
+        self.pv_mw = app.load.pv_export_kw / 1000.0
+
+    def options(self, o: Options, cs: np.ndarray, ts: np.ndarray) -> list[dict[str, Any]]:
+        """Largest kVA of each option (cs[i], ts[i]) at one level, with the check that stops
+        it: ``{"max_kva", "binding", "label_zh", "label_en"}``."""
+        cs, ts = np.asarray(cs, np.int64), np.asarray(ts, np.int64)
+        if cs.size == 0:
+            return []
+        p = self.policy.params
+        specs, flag_only = active_checks(self.policy)
+        specs = tuple(sp for sp in specs if sp.load_dependent and sp.name not in flag_only)
+        site = o.inputs.site.take(cs)
+        cond = o.conductors
+        line = Line(cond["r_ohm_per_km"].to_numpy(float)[ts][:, None],
+                    cond["x_ohm_per_km"].to_numpy(float)[ts][:, None],
+                    cond["max_i_ka"].to_numpy(float)[ts][:, None])
+        level_max = self.policy.voltage_level(site.u_kv).max_kva
+        k_hi = min(self.k0 * p.capacity_search_max_factor, level_max, p.max_plausible_kva)
+
+        def passes(k: np.ndarray) -> np.ndarray:
+            load = Load(self.s_fixed + k * self.s_per_kva, k * self.s_per_kva, k, self.pv_mw)
+            x = check_inputs(site, line, load, self.policy)
+            ok = np.ones(k.shape, bool)
+            for sp in specs:
+                ok &= sp.passed(*sp.compute(x))
+            return ok
+
+        n = cs.size
+        lo = np.full(n, self.k0)
+        # 1: geometric grid from the requested kVA to the limit; first failing step brackets
+        if k_hi > self.k0:
+            grid = self.k0 * (k_hi / self.k0) ** (np.arange(1, GRID_FIRST + 1) / GRID_FIRST)
+            hi, lo = self._bracket(passes, lo, np.broadcast_to(grid, (n, GRID_FIRST)), k_hi)
+        else:
+            hi = np.full(n, np.inf)
+        # 2: refine brackets linearly until they are a few kVA wide, then whole kVA
+        for _ in range(6):
+            open_ = np.isfinite(hi) & (hi - lo > MAX_INTEGER_STEPS - 2)
+            if not open_.any():
+                break
+            steps = lo[:, None] + (hi - lo)[:, None] * np.arange(1, GRID_REFINE + 1) / (GRID_REFINE + 1)
+            steps = np.where(open_[:, None], steps, lo[:, None])
+            hi2, lo2 = self._bracket(passes, lo, steps, np.inf, hi)
+            lo, hi = np.where(open_, lo2, lo), np.where(open_, hi2, hi)
+        fin = np.isfinite(hi)
+        base = np.floor(lo)
+        ints = base[:, None] + np.arange(MAX_INTEGER_STEPS)
+        ints = np.where(fin[:, None], np.minimum(ints, np.where(fin, hi, 0)[:, None]), lo[:, None])
+        ok = passes(ints) | (ints <= lo[:, None])
+        first_fail = np.where((~ok).any(axis=1), np.argmax(~ok, axis=1), MAX_INTEGER_STEPS)
+        best = np.where(first_fail > 0, ints[np.arange(n), np.maximum(first_fail - 1, 0)], lo)
+        best = np.where(fin, best, k_hi)
+        # what stops it: the rejecting check failing one kVA above (or the level's range)
+        above = np.where(fin, best + 1, best)
+        load = Load(self.s_fixed + above[:, None] * self.s_per_kva, above[:, None] * self.s_per_kva,
+                    above[:, None], self.pv_mw)
+        x = check_inputs(site, line, load, self.policy)
+        util = np.full((n, len(specs)), -np.inf)
+        for j, sp in enumerate(specs):
+            v, lim = sp.compute(x)
+            v, lim = np.broadcast_to(v, (n, 1))[:, 0], np.broadcast_to(lim, (n, 1))[:, 0]
+            util[:, j] = np.where(sp.passed(v, lim), -np.inf, sp.utilisation(v, lim))
+        out = []
+        for i in range(n):
+            if not fin[i] or not np.isfinite(util[i]).any():
+                name, zh, en = LEVEL_RANGE if k_hi >= level_max else (
+                    "search_limit", "搜索上限", "search limit")
+            else:
+                sp = REGISTRY[specs[int(np.argmax(util[i]))].name]
+                name, zh, en = sp.name, sp.label_zh, sp.label_en
+            out.append({"max_kva": float(np.floor(best[i])), "binding": name, "label_zh": zh,
+                        "label_en": en})
+        return out
+
+    @staticmethod
+    def _bracket(passes: Any, lo: np.ndarray, grid: np.ndarray, k_hi: float,
+                 hi_prev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(first failing grid value, last passing value before it) per row; ``hi`` stays
+        ``hi_prev`` (or inf) when every grid value passes."""
+        ok = passes(grid)
+        n, g = grid.shape
+        any_fail = (~ok).any(axis=1)
+        j = np.argmax(~ok, axis=1)
+        hi = np.where(any_fail, grid[np.arange(n), j],
+                      hi_prev if hi_prev is not None else np.inf)
+        prev = np.where(j > 0, grid[np.arange(n), np.maximum(j - 1, 0)], lo)
+        new_lo = np.where(any_fail, prev, grid[:, -1])
+        return hi, np.maximum(new_lo, lo)

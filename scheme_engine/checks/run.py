@@ -1,0 +1,94 @@
+"""Running the registry: values, limits, pass/fail and utilisation of every option."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from grid_models.errors import PolicyError
+from grid_models.policy import Policy
+from grid_models.policy_schema import did_you_mean
+
+from .base import REGISTRY, CheckSpec
+from .inputs import CheckInputs
+
+
+def active_checks(policy: Policy) -> tuple[tuple[CheckSpec, ...], frozenset[str]]:
+    """The checks the policy runs (``checks.csv`` action not ``off``), in registry order, and
+    the names of those whose failure only flags.
+
+    Raises
+    ------
+    PolicyError
+        ``checks.csv`` names a check that does not exist, or leaves one out.
+    """
+    cache = policy.__dict__.setdefault("_active_checks", {})
+    if "v" in cache:
+        return cache["v"]
+    actions = policy.check_actions
+    unknown = [n for n in actions if n not in REGISTRY]
+    if unknown:
+        raise PolicyError(f"checks.csv: unknown check {unknown[0]!r}"
+                          f"{did_you_mean(unknown[0], REGISTRY)}", field=f"checks.{unknown[0]}")
+    missing = [n for n in REGISTRY if n not in actions]
+    if missing:
+        raise PolicyError(f"checks.csv: no action for check(s) {missing} (reject, flag or off)",
+                          field=f"checks.{missing[0]}")
+    specs = tuple(REGISTRY[n] for n in REGISTRY if actions[n] != "off")
+    flag_only = frozenset(n for n in REGISTRY if actions[n] == "flag")
+    cache["v"] = (specs, flag_only)
+    return specs, flag_only
+
+
+@dataclass
+class CheckResults:
+    """Every active check over every option (arrays of the options' shape)."""
+
+    specs: tuple[CheckSpec, ...]
+    flag_only: frozenset[str]
+    values: dict[str, np.ndarray]
+    limits: dict[str, np.ndarray]
+    passed: dict[str, np.ndarray]
+    ok: np.ndarray  # every rejecting check passes
+
+    def utilisation_at(self, index: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Utilisation of every active check (columns, registry order) at ``index``."""
+        out = np.empty((np.size(index[0]), len(self.specs)))
+        for j, sp in enumerate(self.specs):
+            out[:, j] = sp.utilisation(self.values[sp.name][index], self.limits[sp.name][index])
+        return out
+
+    def failing_at(self, index: tuple[np.ndarray, ...], rejecting_only: bool = True
+                   ) -> np.ndarray:
+        """Boolean (n, checks): which checks fail at ``index``."""
+        return np.stack([~self.passed[sp.name][index]
+                         & (not rejecting_only or sp.name not in self.flag_only)
+                         for sp in self.specs], axis=1)
+
+    def binding_at(self, index: tuple[np.ndarray, ...]) -> list[tuple[str, float]]:
+        """Per option: the rejecting check furthest beyond its limit when any fails, else the
+        check nearest its limit: ``(name, utilisation)``."""
+        if np.size(index[0]) == 0:
+            return []
+        util = self.utilisation_at(index)
+        failing = self.failing_at(index)
+        pool = np.where(failing.any(axis=1)[:, None], failing, True)
+        j = np.argmax(np.where(pool, util, -np.inf), axis=1)
+        return [(self.specs[jj].name, float(util[i, jj])) for i, jj in enumerate(j)]
+
+
+def run_checks(x: CheckInputs, policy: Policy, shape: tuple[int, ...]) -> CheckResults:
+    """Evaluate every active check of ``policy`` on the options described by ``x``."""
+    specs, flag_only = active_checks(policy)
+    values, limits, passed = {}, {}, {}
+    ok = np.ones(shape, bool)
+    for sp in specs:
+        v, lim = sp.compute(x)
+        v = np.broadcast_to(v, shape)
+        lim = np.broadcast_to(lim, shape)
+        p = sp.passed(v, lim)
+        values[sp.name], limits[sp.name], passed[sp.name] = v, lim, p
+        if sp.name not in flag_only:
+            ok &= p
+    return CheckResults(specs, flag_only, values, limits, passed, ok)
