@@ -299,15 +299,8 @@ def _merge_parameters(base: pd.DataFrame, override: pd.DataFrame, where: str) ->
         if col not in override.columns:
             raise PolicyError(f"{where}: column {col!r} is missing (columns: key, value, unit, "
                               "description, references)", field=f"parameters.{col}")
+    parameters_from_table(override, where, require_all=False)  # rows named by file line
     keys = override["key"].astype(str)
-    if keys.duplicated().any():
-        dup = keys[keys.duplicated()].iloc[0]
-        raise PolicyError(f"{where}: key {dup!r} is listed twice", field=f"parameters.{dup}")
-    unknown = sorted(set(keys) - set(Parameters.names()))
-    if unknown:
-        raise PolicyError(f"{where}: unknown parameter {unknown[0]!r}"
-                          f"{did_you_mean(unknown[0], Parameters.names())}; the keys are listed in "
-                          "the default profile's parameters.csv", field=f"parameters.{unknown[0]}")
     kept = base[~base["key"].astype(str).isin(set(keys))]
     ov = override.reindex(columns=base.columns)
     ov["references"] = ov["references"].where(ov["references"].notna() & (ov["references"] != ""),

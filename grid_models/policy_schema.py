@@ -209,51 +209,59 @@ class Parameters:
 _PARAM_FIELDS = {f.name: f for f in dataclasses.fields(Parameters)}
 
 
-def parameters_from_table(t: pd.DataFrame, where: str) -> Parameters:
+def parameters_from_table(t: pd.DataFrame, where: str, require_all: bool = True
+                          ) -> Parameters | None:
     """Build :class:`Parameters` from a ``parameters`` table, refusing what does not fit.
+
+    With ``require_all=False`` (a partial override before it is merged) only the rows present
+    are checked and ``None`` is returned.
 
     Raises
     ------
     PolicyError
         A key is missing, unknown, repeated, not a number of its type, or out of range; the
-        message names the file and row.
+        message names the file and row (the CSV line).
     """
-    rows = {str(k): (i, v) for i, (k, v) in enumerate(zip(t["key"], t["value"], strict=True))}
     problems: list[str] = []
-    for k in rows:
-        if k not in _PARAM_FIELDS:
-            problems.append(f"unknown key {k!r}{did_you_mean(k, _PARAM_FIELDS)}")
+    rows: dict[str, tuple[int, object]] = {}
+    for i, (k, v) in enumerate(zip(t["key"].astype(str), t["value"], strict=True)):
+        if k in rows:
+            problems.append(f"row {i + 2}: key {k!r} is listed twice")
+        elif k not in _PARAM_FIELDS:
+            problems.append(f"row {i + 2}: unknown key {k!r}{did_you_mean(k, _PARAM_FIELDS)}")
+        rows[k] = (i, v)
     values: dict[str, object] = {}
     for name, f in _PARAM_FIELDS.items():
         if name not in rows:
-            problems.append(f"key {name!r} is missing")
+            if require_all:
+                problems.append(f"key {name!r} is missing")
             continue
         i, raw = rows[name]
         ftype = f.type if isinstance(f.type, str) else f.type.__name__
-        try:
-            v = float(raw)
-        except (TypeError, ValueError):
-            problems.append(f"row {i + 2} ({name}): value {raw!r} is not a number")
+        msg = _check_param(ftype, raw, f.metadata)
+        if msg:
+            problems.append(f"row {i + 2} ({name}): value {raw!r} {msg}")
             continue
-        md = f.metadata
-        if not math.isfinite(v):
-            problems.append(f"row {i + 2} ({name}): value {raw!r} must be finite")
-            continue
-        if ftype in ("int", "bool") and v != round(v):
-            problems.append(f"row {i + 2} ({name}): value {raw!r} must be a whole number")
-            continue
-        if ftype == "bool" and v not in (0.0, 1.0):
-            problems.append(f"row {i + 2} ({name}): value {raw!r} must be 0 or 1")
-            continue
-        bad = _out_of_range(v, md.get("ge"), md.get("gt"), md.get("le"))
-        if bad:
-            problems.append(f"row {i + 2} ({name}): value {raw!r} {bad} ({md.get('unit')})")
-            continue
-        values[name] = {"float": float, "int": int, "bool": bool}[ftype](
-            int(v) if ftype in ("int", "bool") else v)
+        v = float(str(raw))
+        values[name] = int(v) if ftype == "int" else bool(v) if ftype == "bool" else v
     if problems:
-        raise PolicyError(f"{where}: " + "; ".join(problems), field="parameters")
-    return Parameters(**values)  # type: ignore[arg-type]
+        raise PolicyError(f"{where}: " + "; ".join(problems[:20]), field="parameters")
+    return Parameters(**values) if require_all else None  # type: ignore[arg-type]
+
+
+def _check_param(ftype: str, raw: object, md: Any) -> str:
+    try:
+        v = float(str(raw))
+    except (TypeError, ValueError):
+        return "is not a number"
+    if not math.isfinite(v):
+        return "must be finite"
+    if ftype in ("int", "bool") and v != round(v):
+        return "must be a whole number"
+    if ftype == "bool" and v not in (0.0, 1.0):
+        return "must be 0 or 1"
+    bad = _out_of_range(v, md.get("ge"), md.get("gt"), md.get("le"))
+    return f"{bad} ({md.get('unit')})" if bad else ""
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

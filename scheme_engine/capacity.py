@@ -30,6 +30,8 @@ from .evaluation import Options
 
 #: the pseudo-check that bounds a scheme's capacity when the rules stop offering its voltage
 LEVEL_RANGE = ("voltage_level_range", "电压等级适用容量上限", "capacity range of the voltage level")
+#: reasons that make an application's own configuration break a rule (the rest is advice)
+VIOLATIONS = frozenset({"no_n1", "n1_overload", "overloaded", "oversized", "non_standard_rating"})
 GRID_FIRST = 24  # geometric steps from the requested kVA to the search limit
 GRID_REFINE = 32  # linear steps inside a bracket
 MAX_INTEGER_STEPS = 64
@@ -70,7 +72,8 @@ def recommend_transformers(policy: Policy, app: Application, demand: Demand,
         ``None`` when no voltage level applies. Otherwise ``voltage_kv``, ``design_demand_kva``,
         ``n1_required``, ``recommended`` {``config``, ``n_units``, ``unit_kva``,
         ``installed_kva``, ``load_rate``, ``n1_load_rate``}, ``requested`` (same keys, what the
-        application asked for), ``approved_kva``, ``differs`` and ``reasons`` [{code, zh, en}].
+        application asked for), ``approved_kva`` (核定容量: the applied capacity when it keeps
+        every rule, else the recommended one), ``differs`` and ``reasons`` [{code, zh, en}].
     """
     if not levels:
         return None
@@ -119,7 +122,14 @@ def recommend_transformers(policy: Policy, app: Application, demand: Demand,
         reasons = []  # the applied total is the recommended one; only the split is added
     else:
         reasons = _differences(req, cfg, s_kva, n1, lo, hi, emerg, ratings, k_req)
-    approved = cfg.installed if reasons else k_req
+    # 核定容量: the applied capacity when it keeps every rule, else the recommended one
+    violations = [r for r in reasons if r["code"] in VIOLATIONS]
+    if req is None and reasons:
+        rate = s_kva / k_req
+        compliant = rate <= hi + 1e-9 and (n1 or rate >= lo - 1e-9)
+    else:
+        compliant = not violations
+    approved = k_req if compliant else cfg.installed
     out.update(recommended=rec, requested=_describe(req, s_kva, n1), approved_kva=approved,
                differs=bool(reasons), reasons=reasons)
     return out

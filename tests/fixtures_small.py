@@ -162,3 +162,13 @@ def small_network() -> Network:
               "obstacles": obstacles}
     return Network.from_layers(layers, crs=CRS,
                                meta={"name": "small", "geometry_source": "surveyed"})
+
+
+TO_WGS = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+
+
+def at(dx: float, dy: float, **kw) -> dict:
+    """An application at (dx, dy) metres from the fixture origin (lon/lat, 1000 kVA)."""
+    x0, y0 = origin()
+    lon, lat = TO_WGS.transform(x0 + dx, y0 + dy)
+    return {"lon": lon, "lat": lat, "requested_kva": 1000, **kw}

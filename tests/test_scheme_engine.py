@@ -16,16 +16,7 @@ from pyproj import Transformer
 from grid_models.errors import ApplicationError, InputError
 from grid_models.network import Network
 from scheme_engine.engine import Planner
-from tests.fixtures_small import CRS, origin, small_network
-
-TO_WGS = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
-
-
-def at(dx: float, dy: float, **kw) -> dict:
-    """An application at (dx, dy) metres from the fixture origin."""
-    x0, y0 = origin()
-    lon, lat = TO_WGS.transform(x0 + dx, y0 + dy)
-    return {"lon": lon, "lat": lat, "requested_kva": 1000, **kw}
+from tests.fixtures_small import CRS, at, small_network
 
 
 @pytest.fixture(scope="module")
