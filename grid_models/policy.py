@@ -214,9 +214,13 @@ class Policy:
 
     def voltage_level(self, vn_kv: float) -> VoltageLevel:
         """The rules' level nearest ``vn_kv`` (by ratio): a 10.5 kV network uses the 10 kV row."""
-        lv = self.voltage_levels
-        ratio = np.abs(np.log(np.array([v.vn_kv for v in lv]) / max(float(vn_kv), 1e-9)))
-        return lv[int(np.argmin(ratio))]
+        cache = self.__dict__.setdefault("_level_of", {})
+        hit = cache.get(vn_kv)
+        if hit is None:
+            lv = self.voltage_levels
+            ratio = np.abs(np.log(np.array([v.vn_kv for v in lv]) / max(float(vn_kv), 1e-9)))
+            hit = cache[vn_kv] = lv[int(np.argmin(ratio))]
+        return hit
 
     @cached_property
     def process_steps(self) -> tuple[ProcessStep, ...]:

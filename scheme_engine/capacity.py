@@ -24,7 +24,7 @@ from load_forecast.transformers import parse_config
 
 from . import rules
 from .application import Application
-from .checks import REGISTRY, Line, Load, active_checks, check_inputs
+from .checks import Line, Load, active_checks, check_inputs
 from .demand import Demand
 from .evaluation import Options
 
@@ -32,8 +32,8 @@ from .evaluation import Options
 LEVEL_RANGE = ("voltage_level_range", "电压等级适用容量上限", "capacity range of the voltage level")
 #: reasons that make an application's own configuration break a rule (the rest is advice)
 VIOLATIONS = frozenset({"no_n1", "n1_overload", "overloaded", "oversized", "non_standard_rating"})
-GRID_FIRST = 24  # geometric steps from the requested kVA to the search limit
-GRID_REFINE = 32  # linear steps inside a bracket
+GRID_FIRST = 48  # geometric steps from the requested kVA to the search limit
+GRID_REFINE = 48  # linear steps inside a bracket
 MAX_INTEGER_STEPS = 64
 
 
@@ -81,12 +81,9 @@ def recommend_transformers(policy: Policy, app: Application, demand: Demand,
     vn = float(levels[0])
     s_kva = math.hypot(demand.p_mw, demand.q_mvar) * 1000
     n1 = rules.needs_n1_transformers(policy, mode.tier)
-    t = policy.table("customer_transformers")
-    lv = policy.voltage_level(vn).vn_kv
-    ratings = np.sort(t.loc[np.isclose(t["hv_kv"], lv), "kva"].to_numpy(float))
+    ratings = _ratings(policy, vn)
     if ratings.size == 0:
         return None
-    ratings = ratings[ratings <= ratings.max() * p.customer_transformer_max_standard_kva_share]
     lo, hi, emerg = (p.customer_transformer_economic_load_low,
                      p.customer_transformer_economic_load_high,
                      p.customer_transformer_n1_emergency_loading)
@@ -133,6 +130,19 @@ def recommend_transformers(policy: Policy, app: Application, demand: Demand,
     out.update(recommended=rec, requested=_describe(req, s_kva, n1), approved_kva=approved,
                differs=bool(reasons), reasons=reasons)
     return out
+
+
+def _ratings(policy: Policy, vn: float) -> np.ndarray:
+    """Standard unit ratings at a level (customer_transformers.csv), cached per profile."""
+    cache = policy.__dict__.setdefault("_customer_ratings", {})
+    lv = policy.voltage_level(vn).vn_kv
+    if lv not in cache:
+        t = policy.table("customer_transformers")
+        r = np.sort(t.loc[np.isclose(t["hv_kv"], lv), "kva"].to_numpy(float))
+        if r.size:
+            r = r[r <= r.max() * policy.params.customer_transformer_max_standard_kva_share]
+        cache[lv] = r
+    return cache[lv]
 
 
 def _requested(app: Application) -> _Config | None:
@@ -225,7 +235,13 @@ class SchemeCapacity:
 
     def options(self, o: Options, cs: np.ndarray, ts: np.ndarray) -> list[dict[str, Any]]:
         """Largest kVA of each option (cs[i], ts[i]) at one level, with the check that stops
-        it: ``{"max_kva", "binding", "label_zh", "label_en"}``."""
+        it: ``{"max_kva", "binding", "label_zh", "label_en"}``.
+
+        Three vectorised evaluations of the rejecting load-dependent checks: a geometric grid
+        from the requested kVA to the limit brackets the first failure, a linear grid narrows
+        the bracket (repeated while it is wider than a few kVA), whole kVA finish it; the first
+        failing whole kVA names the check.
+        """
         cs, ts = np.asarray(cs, np.int64), np.asarray(ts, np.int64)
         if cs.size == 0:
             return []
@@ -240,72 +256,59 @@ class SchemeCapacity:
         level_max = self.policy.voltage_level(site.u_kv).max_kva
         k_hi = min(self.k0 * p.capacity_search_max_factor, level_max, p.max_plausible_kva)
 
-        def passes(k: np.ndarray) -> np.ndarray:
+        def failing(k: np.ndarray) -> np.ndarray:
+            """(rows, steps, checks): which check fails at each demand step."""
             load = Load(self.s_fixed + k * self.s_per_kva, k * self.s_per_kva, k, self.pv_mw)
             x = check_inputs(site, line, load, self.policy)
-            ok = np.ones(k.shape, bool)
-            for sp in specs:
-                ok &= sp.passed(*sp.compute(x))
-            return ok
+            return np.stack([~np.broadcast_to(sp.passed(*sp.compute(x)), k.shape)
+                             for sp in specs], axis=-1)
 
         n = cs.size
-        lo = np.full(n, self.k0)
-        # 1: geometric grid from the requested kVA to the limit; first failing step brackets
+        rows = np.arange(n)
+        lo = np.full(n, self.k0)  # passes (the option is feasible at the requested kVA)
+        hi = np.full(n, np.inf)  # fails
         if k_hi > self.k0:
             grid = self.k0 * (k_hi / self.k0) ** (np.arange(1, GRID_FIRST + 1) / GRID_FIRST)
-            hi, lo = self._bracket(passes, lo, np.broadcast_to(grid, (n, GRID_FIRST)), k_hi)
-        else:
-            hi = np.full(n, np.inf)
-        # 2: refine brackets linearly until they are a few kVA wide, then whole kVA
-        for _ in range(6):
-            open_ = np.isfinite(hi) & (hi - lo > MAX_INTEGER_STEPS - 2)
-            if not open_.any():
+            lo, hi = _narrow(failing(np.broadcast_to(grid, (n, GRID_FIRST))).any(axis=-1),
+                             np.broadcast_to(grid, (n, GRID_FIRST)), lo, hi)
+        while True:
+            wide = np.isfinite(hi) & (hi - lo > MAX_INTEGER_STEPS - 2)
+            if not wide.any():
                 break
-            steps = lo[:, None] + (hi - lo)[:, None] * np.arange(1, GRID_REFINE + 1) / (GRID_REFINE + 1)
-            steps = np.where(open_[:, None], steps, lo[:, None])
-            hi2, lo2 = self._bracket(passes, lo, steps, np.inf, hi)
-            lo, hi = np.where(open_, lo2, lo), np.where(open_, hi2, hi)
+            steps = lo[:, None] + (hi - lo)[:, None] * (np.arange(1, GRID_REFINE + 1)
+                                                        / (GRID_REFINE + 1))
+            steps = np.where(wide[:, None], steps, lo[:, None])
+            lo, hi = _narrow(failing(steps).any(axis=-1), steps, lo, hi)
         fin = np.isfinite(hi)
-        base = np.floor(lo)
-        ints = base[:, None] + np.arange(MAX_INTEGER_STEPS)
-        ints = np.where(fin[:, None], np.minimum(ints, np.where(fin, hi, 0)[:, None]), lo[:, None])
-        ok = passes(ints) | (ints <= lo[:, None])
-        first_fail = np.where((~ok).any(axis=1), np.argmax(~ok, axis=1), MAX_INTEGER_STEPS)
-        best = np.where(first_fail > 0, ints[np.arange(n), np.maximum(first_fail - 1, 0)], lo)
-        best = np.where(fin, best, k_hi)
-        # what stops it: the rejecting check failing one kVA above (or the level's range)
-        above = np.where(fin, best + 1, best)
-        load = Load(self.s_fixed + above[:, None] * self.s_per_kva, above[:, None] * self.s_per_kva,
-                    above[:, None], self.pv_mw)
-        x = check_inputs(site, line, load, self.policy)
-        util = np.full((n, len(specs)), -np.inf)
-        for j, sp in enumerate(specs):
-            v, lim = sp.compute(x)
-            v, lim = np.broadcast_to(v, (n, 1))[:, 0], np.broadcast_to(lim, (n, 1))[:, 0]
-            util[:, j] = np.where(sp.passed(v, lim), -np.inf, sp.utilisation(v, lim))
+        ints = np.floor(lo)[:, None] + np.arange(MAX_INTEGER_STEPS)
+        ints = np.minimum(ints, np.where(fin, hi, lo)[:, None])
+        fails = failing(ints)
+        fails &= (ints > lo[:, None])[..., None]  # at or below lo passes by construction
+        bad = fails.any(axis=-1)
+        first = np.where(bad.any(axis=1), np.argmax(bad, axis=1), MAX_INTEGER_STEPS)
+        best = np.where(first > 0, ints[rows, np.maximum(first - 1, 0)], lo)
         out = []
         for i in range(n):
-            if not fin[i] or not np.isfinite(util[i]).any():
+            if not fin[i] or first[i] >= MAX_INTEGER_STEPS:
                 name, zh, en = LEVEL_RANGE if k_hi >= level_max else (
                     "search_limit", "搜索上限", "search limit")
+                kmax = float(np.floor(k_hi))
             else:
-                sp = REGISTRY[specs[int(np.argmax(util[i]))].name]
+                sp = specs[int(np.argmax(fails[i, first[i]]))]
                 name, zh, en = sp.name, sp.label_zh, sp.label_en
-            out.append({"max_kva": float(np.floor(best[i])), "binding": name, "label_zh": zh,
-                        "label_en": en})
+                kmax = float(np.floor(best[i]))
+            out.append({"max_kva": kmax, "binding": name, "label_zh": zh, "label_en": en})
         return out
 
-    @staticmethod
-    def _bracket(passes: Any, lo: np.ndarray, grid: np.ndarray, k_hi: float,
-                 hi_prev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(first failing grid value, last passing value before it) per row; ``hi`` stays
-        ``hi_prev`` (or inf) when every grid value passes."""
-        ok = passes(grid)
-        n, g = grid.shape
-        any_fail = (~ok).any(axis=1)
-        j = np.argmax(~ok, axis=1)
-        hi = np.where(any_fail, grid[np.arange(n), j],
-                      hi_prev if hi_prev is not None else np.inf)
-        prev = np.where(j > 0, grid[np.arange(n), np.maximum(j - 1, 0)], lo)
-        new_lo = np.where(any_fail, prev, grid[:, -1])
-        return hi, np.maximum(new_lo, lo)
+
+def _narrow(bad: np.ndarray, grid: np.ndarray, lo: np.ndarray, hi: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """New (lo, hi) per row from failures on an increasing grid inside (lo, hi): hi is the
+    first failing step, lo the step before it (or the grid's end when none fails)."""
+    n = grid.shape[0]
+    any_bad = bad.any(axis=1)
+    j = np.argmax(bad, axis=1)
+    prev = np.where(j > 0, grid[np.arange(n), np.maximum(j - 1, 0)], lo)
+    new_hi = np.where(any_bad, grid[np.arange(n), j], hi)
+    new_lo = np.where(any_bad, prev, grid[:, -1])
+    return np.maximum(new_lo, lo), new_hi

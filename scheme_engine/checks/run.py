@@ -54,10 +54,9 @@ class CheckResults:
 
     def utilisation_at(self, index: tuple[np.ndarray, ...]) -> np.ndarray:
         """Utilisation of every active check (columns, registry order) at ``index``."""
-        out = np.empty((np.size(index[0]), len(self.specs)))
-        for j, sp in enumerate(self.specs):
-            out[:, j] = sp.utilisation(self.values[sp.name][index], self.limits[sp.name][index])
-        return out
+        v = np.stack([self.values[sp.name][index] for sp in self.specs], axis=1)
+        lim = np.stack([self.limits[sp.name][index] for sp in self.specs], axis=1)
+        return utilisation_matrix(self.specs, v, lim)
 
     def failing_at(self, index: tuple[np.ndarray, ...], rejecting_only: bool = True
                    ) -> np.ndarray:
@@ -76,6 +75,21 @@ class CheckResults:
         pool = np.where(failing.any(axis=1)[:, None], failing, True)
         j = np.argmax(np.where(pool, util, -np.inf), axis=1)
         return [(self.specs[jj].name, float(util[i, jj])) for i, jj in enumerate(j)]
+
+
+def utilisation_matrix(specs: tuple[CheckSpec, ...], v: np.ndarray, lim: np.ndarray
+                       ) -> np.ndarray:
+    """:meth:`CheckSpec.utilisation` of columns of checks at once (one pass, not one per
+    check: this runs for every chosen and every rejected option)."""
+    cmp = np.array([sp.comparison for sp in specs])
+    ge = cmp == "ge"
+    a = np.where(cmp == "abs_le", np.abs(v), np.maximum(v, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u_le = np.where(np.isinf(lim) & (lim > 0), 0.0,
+                        np.where(lim > 0, a / lim, np.where(a <= 0, 0.0, np.inf)))
+        u_ge = np.where(v > 0, lim / v, np.where(lim <= 0, 0.0, np.inf))
+    u = np.maximum(np.where(ge, u_ge, u_le), 0.0)
+    return np.where(np.isfinite(u), u, 1e9)
 
 
 def run_checks(x: CheckInputs, policy: Policy, shape: tuple[int, ...]) -> CheckResults:
