@@ -69,7 +69,7 @@ def _cmd_network_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
-    from load_forecast.cli import run_forecast
+    from api.forecast_cli import run_forecast
 
     return run_forecast(args)
 
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     sy.set_defaults(func=_cmd_network_synth)
 
     fc = sub.add_parser("forecast", help="design demand, feeder forecasts, headroom, parcels")
-    from load_forecast.cli import add_forecast_arguments
+    from api.forecast_cli import add_forecast_arguments
 
     add_forecast_arguments(fc)
     fc.set_defaults(func=_cmd_forecast)

@@ -28,6 +28,9 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--map", help="write an HTML map of the schemes here")
     p.add_argument("--lang", default="zh", choices=["zh", "en"])
+    p.add_argument("--no-cache", action="store_true",
+                   help="read, validate and compile the network afresh (default: reuse the "
+                        "validated compiled view cached by the file's content hash)")
 
 
 def _application(args: argparse.Namespace) -> dict:
@@ -49,13 +52,14 @@ def _application(args: argparse.Namespace) -> dict:
 
 def run_plan(args: argparse.Namespace) -> int:
     """Plan one application and print the ranked table or JSON."""
-    from grid_models.io import read_network
+    from grid_models.cache import load_compiled
     from grid_models.policy import load_policy
     from scheme_engine.engine import Planner
 
     app = _application(args)
-    net = read_network(args.network)
-    planner = Planner(net, load_policy(args.policy))
+    policy = load_policy(args.policy)
+    entry = load_compiled(args.network, policy, use_cache=not args.no_cache)
+    planner = Planner(entry.compiled, policy)
     result = planner.plan(app, top_k=args.top)
     doc = result.model_dump(mode="json")
     if args.map:

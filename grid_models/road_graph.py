@@ -27,8 +27,8 @@ float and not an integer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -40,6 +40,9 @@ from scipy.spatial import cKDTree
 from .errors import CRSError, GridSchemeError, InputError
 from .policy import Policy
 from .schema import CONSTRUCTIONS, CROSSINGS, LAYERS
+
+if TYPE_CHECKING:  # geopandas is slow to import and only typed here
+    import geopandas as gpd
 
 DEFAULT_CLASS: str = next(c.default for c in LAYERS["roads"]["columns"]
                           if c.name == "road_class")

@@ -11,20 +11,26 @@ Public API
 - :func:`get_industry`, :func:`get_profile`, :func:`profile_curve`, :func:`load_settings`
 """
 
-from .demand import DemandRequest, DesignDemand, design_demand
-from .forecast import Forecast, PeakForecast, feeder_forecast, forecast_peaks
-from .generation import PvExport, pv_export
-from .headroom import Headroom, coincident_headroom, coincident_peaks
-from .industries import Industry, get_industry, known_industries
-from .notes import Note
-from .parcels import ParcelDemand, parcel_demand, parcels_demand
-from .profiles import Profile, get_profile, profile_curve, resolve_profile
-from .settings import ForecastSettings, load_settings
+from importlib import import_module
 
-__all__ = [
-    "DemandRequest", "DesignDemand", "Forecast", "ForecastSettings", "Headroom", "Industry",
-    "Note", "ParcelDemand", "PeakForecast", "Profile", "PvExport", "coincident_headroom",
-    "coincident_peaks", "design_demand", "feeder_forecast", "forecast_peaks", "get_industry",
-    "get_profile", "known_industries", "load_settings", "parcel_demand", "parcels_demand",
-    "profile_curve", "pv_export", "resolve_profile",
-]
+# Public names are imported lazily (PEP 562): a plan needs only the demand module, not the
+# forecasting stack (statsmodels) behind feeder forecasts.
+_EXPORTS = {
+    "DemandRequest": "demand", "DesignDemand": "demand", "design_demand": "demand",
+    "Forecast": "forecast", "PeakForecast": "forecast", "feeder_forecast": "forecast",
+    "forecast_peaks": "forecast", "PvExport": "generation", "pv_export": "generation",
+    "Headroom": "headroom", "coincident_headroom": "headroom", "coincident_peaks": "headroom",
+    "Industry": "industries", "get_industry": "industries", "known_industries": "industries",
+    "Note": "notes", "ParcelDemand": "parcels", "parcel_demand": "parcels",
+    "parcels_demand": "parcels", "Profile": "profiles", "get_profile": "profiles",
+    "profile_curve": "profiles", "resolve_profile": "profiles", "ForecastSettings": "settings",
+    "load_settings": "settings",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'load_forecast' has no attribute {name!r}")

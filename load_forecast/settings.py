@@ -16,9 +16,8 @@ import pandas as pd
 from grid_models.errors import InputError, UnknownTypeError
 
 from .checks import in_range, positive
+from .constants import HEADROOM_RULES  # noqa: E402  (re-exported)
 from .datafiles import DATA_DIR, read_table
-
-HEADROOM_RULES = ("conservative", "coincident")
 
 
 @dataclass(frozen=True)

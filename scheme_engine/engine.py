@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from pyproj import Transformer
 
 from grid_models.compiled import CompiledNetwork, compile_network
-from grid_models.errors import ApplicationError, GridSchemeError
-from grid_models.network import Network
+from grid_models.errors import ApplicationError, GridSchemeError, NetworkValidationError
 from grid_models.policy import Policy, StandardTypes, load_policy, load_standard_types
 
 from . import rules
@@ -33,6 +33,9 @@ from .remedies import remedies
 from .routing import corridor_conflicts, route_all
 from .scheme import PlanResult, Scheme
 
+if TYPE_CHECKING:
+    from grid_models.network import Network
+
 __all__ = ["LevelResult", "Planner"]
 
 
@@ -42,21 +45,38 @@ class Planner:
     Parameters
     ----------
     network : Network or CompiledNetwork
-        The network (compiled once here), or an already compiled view of it (e.g. from the
-        compiled-view cache) with the same policy.
+        The network (validated and compiled once here), or an already validated compiled view
+        of it with the same policy (e.g. from :func:`grid_models.cache.load_compiled`).
     policy : Policy, optional
         Policy profile (default: the bundled ``default``).
     standard_types : StandardTypes, optional
+    validate : bool
+        Refuse a network with validation errors (default). ``False`` only for callers that
+        validated it already.
+
+    Raises
+    ------
+    NetworkValidationError
+        The network has validation errors (the report names every element, with the same
+        codes as ``gridscheme network validate``): a wrong answer from a broken network is
+        worse than none.
     """
 
     def __init__(self, network: Network | CompiledNetwork, policy: Policy | None = None,
-                 standard_types: StandardTypes | None = None) -> None:
+                 standard_types: StandardTypes | None = None, validate: bool = True) -> None:
         self.policy = policy or load_policy()
         self.std = standard_types or load_standard_types()
         if isinstance(network, CompiledNetwork):
             self._network: Network | None = None
             self.cn = network
         else:
+            if validate:
+                from grid_models.validation import validate as validate_network
+
+                report = validate_network(network, self.std, self.policy)
+                if not report.ok:
+                    raise NetworkValidationError(report)
+                self.warnings = report.warnings
             self._network = network
             self.cn = compile_network(network, self.policy)
         self._to_metric = {c: Transformer.from_crs(c, self.cn.crs, always_xy=True)

@@ -22,21 +22,28 @@ is the best scheme that differs materially from the ones before it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from .evaluation import Options, best_conductor
 
 SCORE_UNIT_CNY = 1.0  # CP-SAT needs integers: scores are rounded to whole yuan
 
 
-class _CpModel(cp_model.CpModel):
-    """CpModel without the per-instance camelCase aliases (~3 ms per model in ortools 9.15);
-    this module uses only the snake_case API."""
+@cache
+def _cp() -> tuple[Any, type]:
+    """OR-Tools' cp_model and a CpModel without the per-instance camelCase aliases (~3 ms per
+    model in ortools 9.15; this module uses only the snake_case API). Imported on first use:
+    single-source plans never need it."""
+    from ortools.sat.python import cp_model
 
-    def _add_pre_pep8_methods(self) -> None:
-        return None
+    class _CpModel(cp_model.CpModel):  # type: ignore[misc]
+        def _add_pre_pep8_methods(self) -> None:
+            return None
+
+    return cp_model, _CpModel
 
 
 @dataclass(frozen=True)
@@ -99,8 +106,9 @@ def select_topk(opts: Options, n_circuits: int, k: int, distinct_substations: bo
 
 def _cpsat(opts, n_circuits, k, distinct_substations, distinct_bus_sections, corridor_conflict,
            time_limit_s, best_t, best_score, cand_ids, key) -> list[Selection]:
+    cp_model, model_class = _cp()
     cand = opts.cand
-    m = _CpModel()
+    m = model_class()
     u = {int(c): m.new_bool_var(f"u{c}") for c in cand_ids}
     m.add(sum(u.values()) == n_circuits)
     if n_circuits > 1:
