@@ -44,6 +44,15 @@ class RoadCore:
     v_off_len: np.ndarray  # (vertices, constructions) metres from the chain start
     v_off_cross: np.ndarray
     v_off_cross_cost: np.ndarray
+    # each road edge's place in its chain (a point on an edge reaches the core through the
+    # chain's two ends, at offsets interpolated along the edge)
+    edge_chain: np.ndarray  # chain id of each road edge
+    edge_k: np.ndarray  # position of the edge in its chain's edge list
+    edge_fwd: np.ndarray  # the chain runs from edge_u to edge_v
+    edge_off_w: np.ndarray  # weight from the chain start to the edge's chain-start end
+    edge_off_len: np.ndarray  # (edges, constructions) metres, likewise
+    edge_off_cross: np.ndarray
+    edge_off_cross_cost: np.ndarray
 
     @property
     def n_core(self) -> int:
@@ -171,6 +180,30 @@ def build_road_core(road: RoadGraph) -> RoadCore:
     v_off_len[iv] = clen[interior]
     v_off_cross[iv] = ccr[interior]
     v_off_cc[iv] = ccc[interior]
+    # place of every edge in its chain: the vertex before it along the chain, and the sums up
+    # to that vertex (the running sums above include the edge itself)
+    ne = road.n_edges
+    chain_start_v = t_start[kept]
+    prev_v = np.empty_like(verts)
+    if verts.size:
+        prev_v[1:] = verts[:-1]
+        first_step = np.r_[True, ch[1:] != ch[:-1]]
+        prev_v[first_step] = chain_start_v[ch[first_step]]
+    edge_chain = np.full(ne, -1, np.int64)
+    edge_fwd = np.ones(ne, bool)
+    edge_off_w = np.zeros(ne)
+    edge_off_len = np.zeros((ne, ncons))
+    edge_off_cross = np.zeros(ne)
+    edge_off_cc = np.zeros(ne)
+    edge_chain[edges] = ch
+    edge_k = np.zeros(ne, np.int64)
+    edge_k[edges] = step_no
+    edge_fwd[edges] = road.edge_u[edges] == prev_v
+    edge_off_w[edges] = cw - ew
+    edge_off_len[edges] = clen - np.where(econ[:, None] == np.arange(ncons)[None, :],
+                                          el[:, None], 0.0)
+    edge_off_cross[edges] = ccr - ecr
+    edge_off_cc[edges] = ccc - ecc
     a = core_of[t_start[kept]]
     b = core_of[t_end[kept]]
     chain_w = w_sum[kept]
@@ -191,7 +224,8 @@ def build_road_core(road: RoadGraph) -> RoadCore:
     keys = r.astype(np.int64) * nc + c  # sorted: (r, c) are in lexicographic order
     return RoadCore(csr, keys, cid.astype(np.int64), core_of, core_vertex, a, b, chain_w, ptr, edges, chain_len,
                     ccr[last] if m else np.zeros(0), ccc[last] if m else np.zeros(0),
-                    v_chain, v_pos, v_off_w, v_off_len, v_off_cross, v_off_cc)
+                    v_chain, v_pos, v_off_w, v_off_len, v_off_cross, v_off_cc,
+                    edge_chain, edge_k, edge_fwd, edge_off_w, edge_off_len, edge_off_cross, edge_off_cc)
 
 
 def _segmented_cumsum(x: np.ndarray, ptr: np.ndarray) -> np.ndarray:

@@ -19,10 +19,12 @@ from . import rules
 from .application import Application
 from .candidates import KINDS, Candidates
 from .checks import REGISTRY
+from .costs import on_property_m
 from .demand import Demand
 from .evaluation import Options, binding_many
 from .explain import explain
 from .optimise import Selection
+from .routing import ROUTE_CLASSES
 from .scheme import Check, Circuit, Conductor, Connection, Scheme
 
 #: JSON has no infinity: an unbounded limit (a new feeder's path headroom) is written as this
@@ -156,13 +158,17 @@ class SchemeBuilder:
                 limit=round(lim, 6) if np.isfinite(lim) else UNBOUNDED, unit=sp.unit,
                 passed=bool(res.passed[sp.name][c, t]), binding=sp.name == bind_name))
         length = float(routes.length_m[c])
-        prop = min(self.policy.params.property_boundary_m, length)
+        prop = float(on_property_m(routes, self.policy)[c])
         cable = o.construction[c] == "cable"
         return Circuit.model_construct(
             connection=conn, route=route,
             route_length_m={"total": round(length, 2), "cable": round(length if cable else 0.0, 2),
                             "overhead": round(0.0 if cable else length, 2),
-                            "on_property": round(prop, 2)},
+                            "on_property": round(prop, 2),
+                            "street": round(float(routes.road_m[c]), 2),
+                            "access_customer": round(float(routes.access_customer_m[c]), 2),
+                            "access_point": round(float(routes.access_point_m[c]), 2)},
+            route_class=ROUTE_CLASSES[int(routes.route_class[c])],
             route_fallback=bool(routes.fallback[c]), obstacle_crossings=int(routes.crossings[c]),
             conductor=Conductor.model_construct(
                 type=str(cond["name"]), construction=str(cond["construction"]),
@@ -230,6 +236,8 @@ class SchemeBuilder:
             f.append("important_customer_mid_check")
         if any(c.route_fallback for c in circuits):
             f.append("route_fallback_straight_line")
+        if any(c.route_class == "shortcut" for c in circuits):
+            f.append("route_shortcut_across_open_land")
         if not duration["within_target"]:
             f.append("whole_process_target_exceeded")
         if any(c.feeder_load_rate_after > p.feeder_screen_load_rate for c in circuits):

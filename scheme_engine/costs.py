@@ -1,9 +1,11 @@
 """Costs (CNY), works duration (working days), losses and the score of every option.
 
-三省 policy: the utility invests up to the property boundary (``property_boundary_m`` of the
-new line is assumed to lie on the customer's land); the customer pays the rest of the line, the
-transformers and the incoming switchgear. Unit costs and rates are policy data
-(``unit_costs.csv``, ``construction_rates.csv``).
+三省 policy: the utility invests up to the property boundary. The new line's piece on the
+customer's land is the access from the customer's point to its street (at least
+``property_boundary_m``); the customer pays it, the transformers and the incoming switchgear.
+Civil works are costed by class: the street part by its construction (cable trench / poles),
+the verge access to the connection point and the on-property piece by their own unit costs.
+Unit costs and rates are policy data (``unit_costs.csv``, ``construction_rates.csv``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ class OptionCosts:
     score: np.ndarray
 
 
+def on_property_m(routes: Routes, policy: Policy) -> np.ndarray:
+    """Length of the new line on the customer's land: its access to the street, at least
+    ``property_boundary_m``, at most the whole route."""
+    return np.minimum(np.maximum(routes.access_customer_m, policy.params.property_boundary_m),
+                      routes.length_m)
+
+
 def bay_cost_keys(policy: Policy, kinds: np.ndarray, vn_kv: float) -> np.ndarray:
     """``unit_costs.csv`` key of the bay each connection kind needs (a substation bay by
     voltage level, voltage_levels.csv)."""
@@ -47,15 +56,17 @@ def option_costs(cand: Candidates, routes: Routes, site: Site, flow: Flow,
     shape = np.shape(flow.i_abs)
     price = conductors["price_cny_per_km"].to_numpy(float)[None, :]
     km = site.km
-    prop_km = p.property_boundary_m / 1000.0
-    util_km = np.maximum(km - prop_km, 0)
-    cust_km = np.minimum(km, prop_km)
+    on_prop = on_property_m(routes, policy)[:, None] / 1000.0
+    cust_km = np.minimum(km, on_prop)
+    util_km = np.maximum(km - cust_km, 0)
+    verge_km = np.minimum(routes.access_point_m[:, None] / 1000.0, util_km)
     civil = np.where(site.construction == "cable", policy.cost("civil_per_km", "cable"),
                      policy.cost("civil_per_km", "overhead"))[:, None]
     crossing = routes.crossing_cost_cny[:, None]
     bay = _bay_costs(policy, cand)[:, None]
-    line_util = util_km * (price + civil)
-    line_cust = cust_km * (price + civil)
+    line_util = (util_km * price + (util_km - verge_km) * civil
+                 + verge_km * policy.cost("civil_per_km", "verge"))
+    line_cust = cust_km * (price + policy.cost("civil_per_km", "on_property"))
     cost_utility = line_util + crossing + bay
     parts = {"line": np.broadcast_to(line_util, shape), "crossings": np.broadcast_to(crossing, shape),
              "bay": np.broadcast_to(bay, shape)}

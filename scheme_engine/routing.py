@@ -1,18 +1,32 @@
-"""Least-cost routes along roads from the customer to every candidate: ONE bounded Dijkstra.
+"""Routes along the streets from the customer to every candidate: ONE bounded Dijkstra.
 
-The search runs once per application from the customer's road vertex on the compiled road
-graph (edge weights: length x road-class cost factor + obstacle-crossing penalty; forbidden
-zones are already cut out). The predecessor tree is walked for all targets at once (one numpy
-step per path depth, not one Python walk per candidate); route geometry is rebuilt only for
-the routes a scheme uses. Where no road reaches (no roads, snap too far, beyond the search
-limit), or where a neighbouring point is closer directly than via the road, the route is the
-straight line x ``route_detour_factor`` and is flagged; such a line pays for costly obstacles
-it crosses and is refused through forbidden zones.
+The customer and every access point join the street network at their projection on the
+nearest street edge (a virtual split of that edge: the two partial lengths, per request; the
+graph is never rebuilt). The piece from the customer to its street is the on-property access;
+the piece from the street to a substation / RMU / pole is the verge access. Along the streets
+the route is exact: the search runs once per application on the road graph's core (degree-2
+chains contracted, :mod:`grid_models.road_core`) from the two ends of the customer's chain;
+every target is reached through the two ends of its own chain, or directly along a shared
+chain. Lengths by construction class and crossings come from offsets along the chains, so no
+route is expanded to road edges unless its geometry or its corridor is asked for.
+
+Route classes (``ROUTE_CLASSES``):
+
+- ``street``: along the streets, with the two access pieces;
+- ``shortcut``: a deliberate direct cable across open land, only where the policy allows one
+  (``shortcut_max_m`` > 0) and the street route is much longer (``shortcut_street_ratio``);
+- ``fallback``: no street path exists within the policy's limits (no street within
+  ``road_snap_max_m``, or none reached within ``route_search_max_m``): the straight line x
+  ``route_detour_factor``, flagged and explained.
+
+Straight lines (shortcut, fallback) pay for the costly obstacles they cross and are refused
+through forbidden zones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -23,224 +37,332 @@ from grid_models.policy import Policy
 
 from .candidates import Candidates
 
+ROUTE_CLASSES = ("street", "shortcut", "fallback")
+STREET, SHORTCUT, FALLBACK = range(3)
+_BIG = 1 << 30
+
 
 @dataclass(frozen=True)
 class Routes:
     """Route of each candidate (arrays aligned with the candidates)."""
 
-    length_m: np.ndarray
-    road_cable_m: np.ndarray  # along roads whose class takes cable
-    road_overhead_m: np.ndarray  # along roads whose class takes overhead lines
+    length_m: np.ndarray  # total: access pieces + along the streets (or the straight line)
+    road_m: np.ndarray  # along the streets
+    road_cable_m: np.ndarray  # along streets whose class takes cable
+    access_customer_m: np.ndarray  # customer point -> its street (on the customer's land)
+    access_point_m: np.ndarray  # street -> the connection point (verge)
     crossings: np.ndarray
     crossing_cost_cny: np.ndarray
-    forbidden: np.ndarray  # a straight fallback line would cross a forbidden zone
-    fallback: np.ndarray  # straight line x detour factor (no road path)
-    edge_owner: np.ndarray  # flat (route index, road edge id) pairs of every road path
-    edge_id: np.ndarray
-    # what is needed to rebuild a route's geometry on demand
+    forbidden: np.ndarray  # a straight line would cross a forbidden zone
+    route_class: np.ndarray  # index into ROUTE_CLASSES
+    customer_construction: str  # class of the customer's own street (no street part)
+    # what is needed to rebuild a route's road edges and geometry on demand
     _xy: np.ndarray
     _cand_xy: np.ndarray
-    _target: np.ndarray  # road vertex of each access point (-1 none)
-    _source: int
-    _pred: np.ndarray | None
+    _s_xy: np.ndarray  # customer's point on the street
+    _t_xy: np.ndarray  # each access point's point on the street
+    _s_frac: float  # the customer's place on its street edge (from edge_u)
+    _t_frac: np.ndarray  # each access point's place on its street edge
+    _pieces: tuple[np.ndarray, ...]  # (owner, lo, hi, rev, order) ranges of core.chain_edges
     _cn: CompiledNetwork | None
+
+    @property
+    def fallback(self) -> np.ndarray:
+        """Straight line x detour factor because no street path exists."""
+        return self.route_class == FALLBACK
+
+    @property
+    def road_overhead_m(self) -> np.ndarray:
+        return self.road_m - self.road_cable_m
+
+    @cached_property
+    def _edges(self) -> tuple[np.ndarray, ...]:
+        if self._cn is None or self._cn.road_core is None:
+            z = np.empty(0, np.int64)
+            return z, z, np.empty(0), np.empty(0)
+        own, eid, fwd = _expand(self._cn.road_core, *self._pieces)
+        lo, hi = np.zeros(eid.size), np.ones(eid.size)
+        if eid.size:
+            # the two partial edges of each route: from the customer's point onwards, and up
+            # to the target's point (fractions from edge_u; fwd: travelling towards edge_v)
+            first = np.r_[True, own[1:] != own[:-1]]
+            last = np.r_[own[1:] != own[:-1], True]
+            fs = self._s_frac
+            lo[first] = np.where(fwd[first], fs, 0.0)
+            hi[first] = np.where(fwd[first], 1.0, fs)
+            ft = self._t_frac[own[last]]
+            lo_t = np.where(fwd[last], 0.0, ft)
+            hi_t = np.where(fwd[last], ft, 1.0)
+            lo[last] = np.maximum(lo[last], lo_t)
+            hi[last] = np.minimum(hi[last], hi_t)
+            one = first & last  # customer and target on the same edge
+            lo[one] = np.minimum(fs, ft[one[last]]) if one.any() else lo[one]
+            hi[one] = np.maximum(fs, ft[one[last]]) if one.any() else hi[one]
+        return own, eid, lo, hi
+
+    @property
+    def edge_owner(self) -> np.ndarray:
+        """Route index of each (route, road edge) pair of the street routes, in order."""
+        return self._edges[0]
+
+    @property
+    def edge_id(self) -> np.ndarray:
+        """Road edge of each pair (the partial edges at both ends included)."""
+        return self._edges[1]
+
+    @property
+    def edge_span(self) -> tuple[np.ndarray, np.ndarray]:
+        """Covered part of each pair's edge, as fractions from ``edge_u`` (lo, hi)."""
+        return self._edges[2], self._edges[3]
 
     def coords(self, i: int) -> np.ndarray:
         """Polyline (metric) from the customer to access point ``i``."""
-        if self.fallback[i] or self._cn is None:
+        if self.route_class[i] != STREET or self._cn is None:
             return np.vstack([self._xy, self._cand_xy[i]])
         road = self._cn.road
-        # the route's road edges, stored in order from the customer
         e = self.edge_id[self.edge_owner == i]
-        if e.size == 0:
-            return np.vstack([self._xy, road.xy[self._source], self._cand_xy[i]])
-        summ = road.path_summary(e)
-        verts, pc = summ["vertices"], summ["coords"]
-        if verts[0] != self._source:  # a chain's direction is ambiguous for one edge
-            pc = pc[::-1]
-        return np.vstack([self._xy, pc, self._cand_xy[i]])
+        pts = [self._xy[None, :], self._s_xy[None, :]]
+        if e.size > 1:
+            verts = road.path_summary(e)["vertices"]
+            # drop the vertex behind the customer's point and the one beyond the target's
+            pts.append(road.xy[verts[1:-1]])
+        pts += [self._t_xy[i][None, :], self._cand_xy[i][None, :]]
+        c = np.vstack(pts)
+        keep = np.r_[True, np.any(np.abs(np.diff(c, axis=0)) > 1e-9, axis=1)]
+        return c[keep]
 
 
 def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Policy) -> Routes:
     """Route from ``xy`` to every candidate access point with one bounded Dijkstra."""
+    p = policy.params
     n = len(cand)
     straight = cand.dist_m
-    length = straight * policy.params.route_detour_factor
-    cab = np.zeros(n)
-    ovh = length.copy()
-    cross = np.zeros(n)
-    cross_cost = np.zeros(n)
-    fallback = np.ones(n, bool)
+    road, core = cn.road, cn.road_core
+    length = straight * p.route_detour_factor
+    z = np.zeros(n)
+    road_m, road_cab, acc_c, acc_t = z.copy(), z.copy(), z.copy(), z.copy()
+    cross, cross_cost = z.copy(), z.copy()
+    cls = np.full(n, FALLBACK, np.int8)
     none = np.empty(0, np.int64)
-    road = cn.road
-    snap_max = policy.params.road_snap_max_m
+    pieces: tuple[np.ndarray, ...] = (none, none, none, np.empty(0, bool), none)
+    s_xy, t_xy = xy.copy(), cand.xy.copy()
+    s_frac, t_frac = 0.0, np.zeros(n)
+    cons_name = "overhead"
 
-    def done(pred=None, src=-1, tv=None, owner=none, eid=none) -> Routes:
-        return _finish(cn, xy, cand, length, cab, ovh, cross, cross_cost, fallback, owner, eid,
-                       np.full(n, -1) if tv is None else tv, src, pred)
+    def done() -> Routes:
+        _shortcuts(policy, straight, length, cls)
+        return _finish(cn, xy, cand, length, road_m, road_cab, acc_c, acc_t, cross, cross_cost,
+                       cls, cons_name, s_xy, t_xy, s_frac, t_frac, pieces)
 
-    if n == 0 or road.xy.shape[0] == 0:
+    if n == 0 or core is None or road.n_edges == 0:
         return done()
-    src_a, src_d = road.nearest_vertex(xy.reshape(1, 2), snap_max)
-    src, src_d = int(src_a[0]), float(src_d[0])
-    if src < 0 or not np.isfinite(src_d):
+    att = road.attach(np.vstack([xy[None, :], cand.xy]), p.road_snap_max_m)
+    if att.edge[0] < 0:
         return done()
-    # Access-point road vertices: precomputed for nodes, queried for tap points.
-    node = np.maximum(cand.node, 0)
-    tv = np.where(cand.seg < 0, cn.node_road_vertex[node], -1)
-    td = np.where(cand.seg < 0, cn.node_road_dist_m[node], np.inf)
-    taps = np.flatnonzero(cand.seg >= 0)
-    if taps.size:
-        v, d = road.nearest_vertex(cand.xy[taps], snap_max)
-        tv[taps], td[taps] = v, d
-    ok = (tv >= 0) & np.isfinite(td) & (td <= snap_max)
+    s_xy, t_xy = att.xy[0], att.xy[1:].copy()
+    s_frac, t_frac = float(att.frac[0]), att.frac[1:].copy()
+    ok = att.edge[1:] >= 0
     if not ok.any():
         return done()
-    cap = policy.params.route_search_max_m
-    limit = min(policy.params.route_search_limit_factor
-                * (float(straight[ok].max()) + src_d + 1.0), cap)
-    core = cn.road_core
+    ncons = len(road.constructions)
+    cs, ows, ows_len, ows_cr, ows_cc = _place(road, core, att.edge[:1], att.frac[:1], ncons)
+    cons_name = road.constructions[int(road.edge_construction[att.edge[0]])]
     tgt = np.flatnonzero(ok)
-    s_idx, s_w, _ = core.ends(np.array([src]))
-    srcs = np.unique(s_idx[0])
-    t_idx, t_w, _ = core.ends(tv[tgt])
+    ct, owt, owt_len, owt_cr, owt_cc = _place(road, core, att.edge[1:][tgt], att.frac[1:][tgt],
+                                              ncons)
+    cs0 = int(cs[0])
+    s_ends = np.array([core.chain_a[cs0], core.chain_b[cs0]])
+    s_w = np.array([ows[0], core.chain_w[cs0] - ows[0]])
+    srcs = np.unique(s_ends)
+    t_ends = np.stack([core.chain_a[ct], core.chain_b[ct]], axis=1)
+    t_w = np.stack([owt, core.chain_w[ct] - owt], axis=1)
+    cap = p.route_search_max_m
+    limit = min(p.route_search_limit_factor
+                * (float(straight[tgt].max()) + float(att.dist[0]) + 1.0), cap)
+    same = ct == cs0
+    direct = np.where(same, np.abs(owt - ows[0]), np.inf)
     for _ in range(3):  # a target beyond the limit: double it (recipes.md), up to the cap
         dist, pred = dijkstra(core.csr, indices=srcs, limit=limit, return_predecessors=True)
         dist, pred = np.atleast_2d(dist), np.atleast_2d(pred)
-        # best of (way out of the source's chain) x (way into the target's chain)
-        tot = np.full((tgt.size, 4), np.inf)
-        for i in range(2):
-            si = int(np.searchsorted(srcs, s_idx[0, i]))
-            for j in range(2):
-                tot[:, 2 * i + j] = s_w[0, i] + dist[si, t_idx[:, j]] + t_w[:, j]
-        sc = core.v_chain[src]
-        same = (sc >= 0) & (core.v_chain[tv[tgt]] == sc)
-        direct = np.where(same, np.abs(core.v_off_w[tv[tgt]] - core.v_off_w[src]), np.inf)
-        direct = np.where(tv[tgt] == src, 0.0, direct)
-        best_way = np.argmin(tot, axis=1)
-        best = tot[np.arange(tgt.size), best_way]
+        si = np.searchsorted(srcs, s_ends)
+        # best of (way out of the customer's chain) x (way into the target's chain)
+        tot = (s_w[:, None, None] + dist[si][:, t_ends] + t_w[None, :, :])  # (2, T, 2)
+        tot = tot.transpose(1, 0, 2).reshape(tgt.size, 4)
+        way = np.argmin(tot, axis=1)
+        best = tot[np.arange(tgt.size), way]
         use_direct = direct <= best
         best = np.minimum(best, direct)
-        reached_t = np.isfinite(best) & (best <= limit)
-        if reached_t.all() or limit >= cap:
+        reached = np.isfinite(best) & (best <= limit)
+        if reached.all() or limit >= cap:
             break
         limit = min(2 * limit, cap)
-    idx = tgt[reached_t]
-    segs = _segments(core, src, tv, idx, best_way[reached_t], use_direct[reached_t], srcs, s_idx,
-                     t_idx[reached_t], pred)
-    owner, eid = _expand(core, *segs)
-    ncons = len(road.constructions)
-    by = np.bincount(owner * ncons + road.edge_construction[eid].astype(np.int64),
-                     weights=road.edge_length_m[eid], minlength=n * ncons).reshape(n, ncons)
+    r = np.flatnonzero(reached)
+    idx = tgt[r]
+    iw, jw = way[r] // 2, way[r] % 2
+    dr = use_direct[r]
+    # along the customer's chain to the way out, and along the target's chain from the way in
+    s_len = np.where((iw == 0)[:, None], ows_len, core.chain_len[cs0] - ows_len)
+    t_len = np.where((jw == 0)[:, None], owt_len[r], core.chain_len[ct[r]] - owt_len[r])
+    s_cr = np.where(iw == 0, ows_cr[0], core.chain_cross[cs0] - ows_cr[0])
+    t_cr = np.where(jw == 0, owt_cr[r], core.chain_cross[ct[r]] - owt_cr[r])
+    s_cc = np.where(iw == 0, ows_cc[0], core.chain_cross_cost[cs0] - ows_cc[0])
+    t_cc = np.where(jw == 0, owt_cc[r], core.chain_cross_cost[ct[r]] - owt_cc[r])
+    # the core path: chains walked back from each target's way in, all targets at once
+    c_own, c_chain, c_rev, c_order = _walk(core, pred, srcs, s_ends, t_ends[r], iw, jw,
+                                            np.flatnonzero(~dr))
+    mid_len = np.zeros((r.size, ncons))
+    mid_cr, mid_cc = np.zeros(r.size), np.zeros(r.size)
+    if c_own.size:
+        for k in range(ncons):
+            mid_len[:, k] = np.bincount(c_own, weights=core.chain_len[c_chain, k], minlength=r.size)
+        mid_cr = np.bincount(c_own, weights=core.chain_cross[c_chain], minlength=r.size)
+        mid_cc = np.bincount(c_own, weights=core.chain_cross_cost[c_chain], minlength=r.size)
+    by_len = np.where(dr[:, None], np.abs(owt_len[r] - ows_len), s_len + mid_len + t_len)
+    n_cr = np.where(dr, np.abs(owt_cr[r] - ows_cr[0]), s_cr + mid_cr + t_cr)
+    n_cc = np.where(dr, np.abs(owt_cc[r] - ows_cc[0]), s_cc + mid_cc + t_cc)
     ci = road.constructions.index("cable") if "cable" in road.constructions else -1
-    ends = src_d + np.where(np.isfinite(td), td, 0)
-    length[idx] = by.sum(axis=1)[idx] + ends[idx]
-    cab[idx] = by[idx, ci] if ci >= 0 else 0.0
-    # the snap legs at both ends count with the overhead share
-    ovh[idx] = length[idx] - cab[idx]
-    cross[idx] = np.round(np.bincount(owner, weights=road.edge_crossings[eid], minlength=n))[idx]
-    cross_cost[idx] = np.bincount(owner, weights=road.edge_crossing_cost_cny[eid], minlength=n)[idx]
-    fallback[idx] = False
-    # Neighbouring plots: a short direct line beats walking out to the road and back.
-    direct_line = straight * policy.params.route_detour_factor
-    short = ~fallback & (direct_line < length) & (straight <= snap_max)
-    if short.any():
-        length[short], cab[short], ovh[short] = direct_line[short], 0.0, direct_line[short]
-        cross[short] = 0
-        cross_cost[short] = 0
-        fallback[short] = True
-        keep = ~short[owner]
-        owner, eid = owner[keep], eid[keep]
-    return done(None, src, tv, owner, eid)
+    road_m[idx] = by_len.sum(axis=1)
+    road_cab[idx] = by_len[:, ci] if ci >= 0 else 0.0
+    acc_c[idx] = float(att.dist[0])
+    acc_t[idx] = att.dist[1:][idx]
+    length[idx] = road_m[idx] + acc_c[idx] + acc_t[idx]
+    cross[idx] = np.round(n_cr)
+    cross_cost[idx] = n_cc
+    cls[idx] = STREET
+    pieces = _pieces(core, cs0, att, idx, r, ct, iw, jw, dr, c_own, c_chain, c_rev, c_order)
+    return done()
 
 
-def _segments(core, src, tv, idx, way, use_direct, srcs, s_idx, t_idx, pred):
-    """Ranges of ``core.chain_edges`` making up each route, in order from the customer.
+def _place(road, core, e: np.ndarray, f: np.ndarray, ncons: int):
+    """Chain and offsets from the chain start (weight, metres by construction, crossings,
+    crossing cost) of points at fraction ``f`` along road edges ``e``."""
+    g = np.where(core.edge_fwd[e], f, 1.0 - f)  # fraction in the chain's direction
+    off_w = core.edge_off_w[e] + g * road.edge_weight[e]
+    onehot = road.edge_construction[e][:, None] == np.arange(ncons)[None, :]
+    off_len = core.edge_off_len[e] + (g * road.edge_length_m[e])[:, None] * onehot
+    off_cr = core.edge_off_cross[e] + g * road.edge_crossings[e]
+    off_cc = core.edge_off_cross_cost[e] + g * road.edge_crossing_cost_cny[e]
+    return core.edge_chain[e], off_w, off_len, off_cr, off_cc
 
-    Returns flat arrays (owner, lo, hi, reversed, order).
-    """
-    own, lo, hi, rev, order = [], [], [], [], []
-    ptr = core.chain_ptr
 
-    def add(o, a, b, r, k):
-        own.append(o)
-        lo.append(a)
-        hi.append(b)
-        rev.append(r)
-        order.append(k)
-
-    i_way, j_way = way // 2, way % 2
-    sc, sp = core.v_chain[src], core.v_pos[src]
-    t = tv[idx]
-    tc, tp = core.v_chain[t], core.v_pos[t]
-    n = idx.size
-    # direct along one chain
-    d = np.flatnonzero(use_direct)
-    if d.size:
-        base = ptr[sc]
-        fwd = sp <= tp[d]
-        add(idx[d], base + np.minimum(sp, tp[d]), base + np.maximum(sp, tp[d]), ~fwd,
-            np.zeros(d.size, np.int64))
-    via = np.flatnonzero(~use_direct)
+def _walk(core, pred, srcs, s_ends, t_ends, iw, jw, via):
+    """Core chains of each route (rows ``via``), walked back from the target's way in to the
+    customer's way out: flat (row, chain, reversed, order)."""
+    own, chains, rev, order = [], [], [], []
     if via.size:
-        iw, jw = i_way[via], j_way[via]
-        # source partial: towards the chain start (way 0) goes backwards over [0, sp)
-        if sc >= 0:
-            base, end = ptr[sc], ptr[sc + 1]
-            add(idx[via], np.where(iw == 0, base, base + sp), np.where(iw == 0, base + sp, end),
-                iw == 0, np.zeros(via.size, np.int64))
-        # core path, walked back from the target's way in, for all targets at once
-        si = np.searchsorted(srcs, s_idx[0, iw])
-        cur = t_idx[via, jw].astype(np.int64)
-        goal = srcs[si]
+        si = np.searchsorted(srcs, s_ends[iw[via]])
+        cur = t_ends[via, jw[via]].astype(np.int64)
+        goal = s_ends[iw[via]]
         step = 0
         active = np.flatnonzero(cur != goal)
-        big = 1 << 30
         while active.size:
-            p = pred[si[active], cur[active]]
-            ch = core.chain_between(p, cur[active])
-            fwd = core.chain_a[ch] == p
-            add(idx[via[active]], ptr[ch], ptr[ch + 1], ~fwd, np.full(active.size, big - step))
-            cur[active] = p
-            active = active[p != goal[active]]
+            pv = pred[si[active], cur[active]]
+            ch = core.chain_between(pv, cur[active])
+            own.append(via[active])
+            chains.append(ch)
+            rev.append(core.chain_a[ch] != pv)
+            order.append(np.full(active.size, _BIG - step))
+            cur[active] = pv
+            active = active[pv != goal[active]]
             step += 1
-        # target partial: in from the chain start (way 0) runs forwards over [0, tp)
-        tci = tc[via]
-        interior = tci >= 0
-        v2 = via[interior]
-        if v2.size:
-            base, end = ptr[tc[v2]], ptr[tc[v2] + 1]
-            j2 = j_way[v2]
-            add(idx[v2], np.where(j2 == 0, base, base + tp[v2]),
-                np.where(j2 == 0, base + tp[v2], end), j2 == 1, np.full(v2.size, big + 1))
-    del n
+    if not own:
+        z = np.empty(0, np.int64)
+        return z, z, np.empty(0, bool), z
+    return (np.concatenate(own), np.concatenate(chains), np.concatenate(rev),
+            np.concatenate(order))
+
+
+def _pieces(core, cs0, att, idx, r, ct, iw, jw, dr, c_own, c_chain, c_rev, c_order):
+    """Ranges of ``core.chain_edges`` making up each street route, in order from the customer
+    (the partial edges at both ends included): (route, lo, hi, reversed, order)."""
+    ptr = core.chain_ptr
+    ks = int(_chain_pos(core, att.edge[0])[0])
+    kt = _chain_pos(core, att.edge[1:][idx])
+    own, lo, hi, rev, order = [], [], [], [], []
+    # direct along one chain
+    d = np.flatnonzero(dr)
+    if d.size:
+        base = ptr[cs0]
+        own.append(idx[d])
+        lo.append(base + np.minimum(ks, kt[d]))
+        hi.append(base + np.maximum(ks, kt[d]) + 1)
+        rev.append(kt[d] < ks)
+        order.append(np.zeros(d.size, np.int64))
+    v = np.flatnonzero(~dr)
+    if v.size:
+        base, end = ptr[cs0], ptr[cs0 + 1]
+        out_a = iw[v] == 0  # leave towards the chain start: backwards over [0, ks]
+        own.append(idx[v])
+        lo.append(np.where(out_a, base, base + ks))
+        hi.append(np.where(out_a, base + ks + 1, end))
+        rev.append(out_a)
+        order.append(np.zeros(v.size, np.int64))
+        own.append(idx[c_own])
+        lo.append(ptr[c_chain])
+        hi.append(ptr[c_chain + 1])
+        rev.append(c_rev)
+        order.append(c_order)
+        tch = ct[r][v]
+        tb, te = ptr[tch], ptr[tch + 1]
+        in_a = jw[v] == 0  # enter from the chain start: forwards over [0, kt]
+        own.append(idx[v])
+        lo.append(np.where(in_a, tb, tb + kt[v]))
+        hi.append(np.where(in_a, tb + kt[v] + 1, te))
+        rev.append(~in_a)
+        order.append(np.full(v.size, _BIG + 1))
     if not own:
         z = np.empty(0, np.int64)
         return z, z, z, np.empty(0, bool), z
-    return (np.concatenate(own), np.concatenate(lo), np.concatenate(hi),
-            np.concatenate(rev).astype(bool), np.concatenate(order))
+    return (np.concatenate(own).astype(np.int64), np.concatenate(lo).astype(np.int64),
+            np.concatenate(hi).astype(np.int64), np.concatenate(rev).astype(bool),
+            np.concatenate(order).astype(np.int64))
+
+
+def _chain_pos(core, e: np.ndarray | np.integer) -> np.ndarray:
+    """Index of road edges within their chain's edge list."""
+    return core.edge_k[np.atleast_1d(np.asarray(e, np.int64))]
 
 
 def _expand(core, own, lo, hi, rev, order):
-    """Road edge ids of the ranges, ordered from the customer: flat (owner, edge id)."""
+    """Road edges of the ranges, ordered from the customer: flat (owner, edge id, whether the
+    route travels the edge from edge_u to edge_v)."""
     if own.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+        z = np.empty(0, np.int64)
+        return z, z, np.empty(0, bool)
     o = np.lexsort((order, own))
     own, lo, hi, rev = own[o], lo[o], hi[o], rev[o]
     ln = hi - lo
     tot = int(ln.sum())
     start = np.r_[0, np.cumsum(ln)[:-1]]
     k = np.arange(tot) - np.repeat(start, ln)
-    pos = np.where(np.repeat(rev, ln), np.repeat(hi, ln) - 1 - k, np.repeat(lo, ln) + k)
-    return np.repeat(own, ln), core.chain_edges[pos]
+    r = np.repeat(rev, ln)
+    pos = np.where(r, np.repeat(hi, ln) - 1 - k, np.repeat(lo, ln) + k)
+    e = core.chain_edges[pos]
+    return np.repeat(own, ln), e, core.edge_fwd[e] != r
 
 
-def _finish(cn, xy, cand, length, cab, ovh, cross, cross_cost, fallback, owner, eid, tv, src,
-            pred) -> Routes:
-    """Obstacles on straight fallback lines: costly ones are paid, forbidden ones block."""
+def _shortcuts(policy: Policy, straight: np.ndarray, length: np.ndarray, cls: np.ndarray) -> None:
+    """Where the policy allows a direct cable across open land and the street route is much
+    longer (or missing), use it: its own route class, never called a fallback."""
+    p = policy.params
+    if p.shortcut_max_m <= 0:
+        return
+    sc = (straight <= p.shortcut_max_m) & (
+        (cls == FALLBACK) | (length > p.shortcut_street_ratio * straight))
+    length[sc] = straight[sc] * p.shortcut_length_factor
+    cls[sc] = SHORTCUT
+
+
+def _finish(cn, xy, cand, length, road_m, road_cab, acc_c, acc_t, cross, cross_cost, cls,
+            cons_name, s_xy, t_xy, s_frac, t_frac, pieces) -> Routes:
+    """Obstacles on straight lines: costly ones are paid, forbidden ones block."""
     forbidden = np.zeros(len(length), bool)
-    fb = np.flatnonzero(fallback)
-    if fb.size and cn.obstacle_tree is not None:
+    straight_line = np.flatnonzero(cls != STREET)
+    road_m[straight_line] = road_cab[straight_line] = 0.0
+    acc_c[straight_line] = acc_t[straight_line] = 0.0
+    cross[straight_line] = cross_cost[straight_line] = 0.0
+    if straight_line.size and cn.obstacle_tree is not None:
+        fb = straight_line
         lines = shapely.linestrings(np.stack([np.repeat(xy[None, :], fb.size, 0), cand.xy[fb]], 1))
         li, oi = cn.obstacle_tree.query(lines, predicate="intersects")
         if li.size:
@@ -248,25 +370,45 @@ def _finish(cn, xy, cand, length, cab, ovh, cross, cross_cost, fallback, owner, 
             costly = ~cn.obstacle_forbidden[oi]
             np.add.at(cross, fb[li[costly]], 1)
             np.add.at(cross_cost, fb[li[costly]], cn.obstacle_cost_cny[oi[costly]])
-    return Routes(length, cab, ovh, cross.astype(np.int64), cross_cost, forbidden, fallback,
-                  owner, eid, xy, cand.xy, tv, src, pred, cn)
+    return Routes(length, road_m, road_cab, acc_c, acc_t, cross.astype(np.int64), cross_cost,
+                  forbidden, cls, cons_name, xy, cand.xy, np.asarray(s_xy), t_xy, s_frac, t_frac,
+                  pieces, cn)
 
 
 def shared_corridor_m(routes: Routes, edge_length_m: np.ndarray) -> np.ndarray:
-    """Pairwise length of road shared by two routes (n x n, metres).
+    """Pairwise length of street shared by two routes (n x n, metres).
 
-    A dense incidence over only the edges the routes use (a few thousand) keeps this a small
-    matrix product instead of a sparse one over every road edge.
+    Whole edges: a dense incidence over only the edges the routes use (a few thousand) keeps
+    this a small matrix product. The two partial edges of each route (a street edge can be
+    hundreds of metres long) are then corrected to the exact overlap of their covered parts.
     """
     n = len(routes.length_m)
     if routes.edge_id.size == 0:
         return np.zeros((n, n))
-    used, inv = np.unique(routes.edge_id, return_inverse=True)
+    own, eid = routes.edge_owner, routes.edge_id
+    lo, hi = routes.edge_span
+    used, inv = np.unique(eid, return_inverse=True)
     m = np.zeros((n, used.size))
-    m[routes.edge_owner, inv] = 1.0  # a route uses an edge once
+    m[own, inv] = 1.0  # a route uses an edge once
     out = (m * edge_length_m[used]) @ m.T
+    part = np.flatnonzero((lo > 0) | (hi < 1))
+    if part.size:
+        # every pair (partial entry p, other entry q on the same edge): replace the whole-edge
+        # contribution by the overlap of the covered parts
+        pe = inv[part]
+        for k, p_ in enumerate(part):
+            q = np.flatnonzero((inv == pe[k]) & (own != own[p_]))
+            if q.size == 0:
+                continue
+            ov = np.clip(np.minimum(hi[p_], hi[q]) - np.maximum(lo[p_], lo[q]), 0, None)
+            full = (lo[q] <= 0) & (hi[q] >= 1)
+            # a pair of two partial entries is met twice (once from each): apply half each time
+            w = np.where(full, 1.0, 0.5)
+            delta = (ov - 1.0) * edge_length_m[eid[p_]] * w
+            np.add.at(out, (own[p_], own[q]), delta)
+            np.add.at(out, (own[q], own[p_]), delta)
     np.fill_diagonal(out, 0.0)
-    return out
+    return np.maximum(out, 0.0)
 
 
 def corridor_conflicts(routes: Routes, edge_length_m: np.ndarray, max_ratio: float,

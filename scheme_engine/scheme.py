@@ -53,8 +53,14 @@ class Conductor(BaseModel):
 class Circuit(BaseModel):
     connection: Connection
     route: dict[str, Any] = Field(description="GeoJSON LineString in EPSG:4326")
-    route_length_m: dict[str, float] = Field(description="total, cable, overhead, on_property")
-    route_fallback: bool = Field(False, description="straight line x detour factor: no road path")
+    route_length_m: dict[str, float] = Field(
+        description="total, cable, overhead, on_property (customer pays), street (along the "
+                    "streets), access_customer (customer point to its street), access_point "
+                    "(street to the connection point)")
+    route_class: str = Field("street", description="street | shortcut (a direct cable across "
+                                                   "open land, where policy allows) | fallback")
+    route_fallback: bool = Field(False, description="no street path exists within the policy's "
+                                                    "limits: straight line x detour factor")
     obstacle_crossings: int = 0
     conductor: Conductor
     current_ka: float

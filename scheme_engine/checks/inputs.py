@@ -144,9 +144,11 @@ def build_site(cn: CompiledNetwork, cand: Candidates, routes: Routes, policy: Po
     headroom = np.where(cand.kind == K_BUSBAR, np.inf, headroom)
     rzi = cn.cum_rz_i0[par] + np.where(is_tap, frac * cn.seg_z_ohm[seg].real * i_child, 0)
     # construction of the new line: overhead for taps, cable into RMUs / switching stations,
-    # else by the share of the route along cable-class roads
-    cab_share = np.where(routes.length_m > 0,
-                         routes.road_cable_m / np.maximum(routes.length_m, 1e-9), 0)
+    # else by the share of the street part along cable-class streets (no street part: the
+    # class of the customer's own street)
+    own_cable = 1.0 if routes.customer_construction == "cable" else 0.0
+    cab_share = np.where(routes.road_m > 1.0, routes.road_cable_m / np.maximum(routes.road_m, 1e-9),
+                         own_cable)
     construction = np.where(is_tap | (cab_share < p.cable_route_share_min), "overhead", "cable")
     construction = np.where((cand.kind == K_RMU) | (cand.kind == K_SWST), "cable", construction)
     f = cand.feeder
