@@ -1,5 +1,5 @@
 // gridscheme map page: clicking a scheme's column in the comparison table shows its layer
-// and frames it. Reads its configuration from <script type="application/json" id="gs-map-config">.
+// and frames it. Reads its configuration from the JSON element #gs-map-config.
 (function () {
   "use strict";
   function start() {

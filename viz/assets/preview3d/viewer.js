@@ -1,6 +1,6 @@
 // gridscheme 3D preview viewer. Plain script on top of the vendored three.js bundle
-// (window.GS3, see scripts/viz_assets/three-entry.js). Reads the scene from
-// <script type="application/json" id="gs3d-data">; every text goes through textContent.
+// (window.GS3, see scripts/viz_assets/three-entry.js). Reads the scene from the JSON
+// element #gs3d-data; every text goes through textContent.
 // Axes: three x = metres east, three z = metres south (-north), y = up.
 (function () {
   "use strict";
