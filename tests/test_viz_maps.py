@@ -17,7 +17,6 @@ from viz.maps.context import prepare
 from viz.maps.gcj02 import gcj02_to_wgs84
 from viz.network_layers import feeders_geojson, roads_geojson
 from viz.preview3d import preview3d_html, scene_data
-from viz.preview3d.scene import poles_along
 
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 

@@ -6,7 +6,7 @@ actually returns today; the hostile application puts script-like text in every u
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from api.plan_cli import DEMO_NETWORK
 
@@ -39,7 +39,7 @@ def _planner():
     return net, Planner(net)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _plan(key: str) -> str:
     import json
 

@@ -146,7 +146,7 @@ def scheme_map(result: dict, lang: Lang = "zh", *, audience: Audience = "custome
         if g:
             capacity_layer(g, p, lang).add_to(m)
     if designer and feeders is not None:
-        g, p = prepare(feeders, bbox, shift_fn, max_features=10_000)
+        g, p = prepare(feeders, None, shift_fn)  # whole feeders: they are few and all relevant
         if g:
             feeders_layer(g, p, lang).add_to(m)
 
