@@ -31,8 +31,15 @@ def write_letter(result: dict, rank: int, out_dir: str | Path, lang: Lang = "zh"
     dict
         ``{"pdf": Path, "docx": Path}``.
     """
-    from grid_models.errors import InputError
+    from grid_models.errors import GridSchemeError, InputError
 
+    try:
+        import docx  # noqa: F401
+        import fontTools  # noqa: F401
+        import reportlab  # noqa: F401
+    except ImportError as exc:
+        raise GridSchemeError(f"the reply letter needs the 'viz' extra ({exc.name} is missing): "
+                              "pip install 'gridscheme[viz]'") from None
     from .docx import write_docx
     from .pdf import write_pdf
 
