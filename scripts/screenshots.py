@@ -35,6 +35,25 @@ def plan_samples() -> dict[str, dict]:
     return {k: planner.plan(app).model_dump(mode="json") for k, app in SAMPLES.items()}
 
 
+def sample_capacity(doc: dict) -> dict:
+    """An ILLUSTRATIVE capacity grid around the customer (styling review only, not engine data:
+    the park planner computes the real heat map)."""
+    import math
+
+    lon, lat = doc["application"].get("lon") or 106.8215, doc["application"].get("lat") or 39.67
+    feats = []
+    for i in range(-4, 4):
+        for j in range(-3, 3):
+            x0, y0 = lon + i * 0.004, lat + j * 0.003
+            h = 6 + 5 * math.sin(i * 0.9) + 4 * math.cos(j * 1.3)
+            feats.append({"type": "Feature",
+                          "properties": {"cell_id": f"S{i}{j}", "headroom_mva": round(h, 1)},
+                          "geometry": {"type": "Polygon", "coordinates": [[
+                              [x0, y0], [x0 + 0.004, y0], [x0 + 0.004, y0 + 0.003],
+                              [x0, y0 + 0.003], [x0, y0]]]}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=str(ROOT / "out" / "screenshots"))
@@ -54,24 +73,29 @@ def main() -> int:
     pages: list[tuple[str, Path]] = []
     for key, doc in plans.items():
         ctx_layers = demo_context(doc) if not args.plan else {}
+        if not args.plan:
+            ctx_layers["capacity"] = sample_capacity(doc)
         for lang in ("zh", "en"):
             for aud in ("customer", "designer"):
-                extra = ctx_layers if aud == "designer" else {"roads": ctx_layers.get("roads")}
+                extra = (ctx_layers if aud == "designer" else {"roads": ctx_layers.get("roads")})
                 p = write_scheme_map(doc, out / f"map_{key}_{aud}_{lang}.html", lang,
                                      audience=aud, **extra)
                 pages.append((p.stem, p))
-            p = write_preview3d(doc, out / f"preview3d_{key}_{lang}.html", lang)
+            p = write_preview3d(doc, out / f"preview3d_{key}_{lang}.html", lang,
+                                roads=ctx_layers.get("roads"))
             pages.append((p.stem, p))
     problems = 0
     with browser_context() as ctx:
         for stem, p in pages:
             page, log = open_page(ctx, p.resolve().as_uri(), wait_ms=1200)
-            if stem.startswith("map_"):
-                route = page.locator("path.gs-route").first
-                box = route.bounding_box()
-                if box:
-                    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-                    page.wait_for_timeout(400)
+            if stem.startswith("map_") and page.locator("path.gs-rank-1").count():
+                # open the best scheme's popup: click a point on the line itself
+                x, y = page.eval_on_selector("path.gs-rank-1", """el => {
+                    const p = el.getPointAtLength(el.getTotalLength() / 2);
+                    const m = el.getScreenCTM();
+                    return [p.x * m.a + p.y * m.c + m.e, p.x * m.b + p.y * m.d + m.f]; }""")
+                page.mouse.click(x, y)
+                page.wait_for_timeout(400)
             page.screenshot(path=str(out / f"{stem}.png"))
             for line in log.problems():
                 print(f"{stem}: {line}")

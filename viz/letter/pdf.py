@@ -101,22 +101,30 @@ def _block(b: Block, width: float, body, cell, small, grid, colors) -> object:
     return t
 
 
-def column_widths(b: Block, width: float) -> list[float]:
-    """Column widths proportional to each column's longest text (CJK counted double)."""
-    def w(text: str | None) -> float:
-        t = BLANK if text is None else str(text)
-        return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in t)
+def column_widths(b: Block, width: float, size: float = 8.5) -> list[float]:
+    """Column widths: every column at least as wide as its longest unbreakable word (Latin
+    words do not wrap inside), the rest shared in proportion to how much longer each column's
+    longest text is."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
 
-    def word(text: str | None) -> float:
-        # The longest unbreakable run (a Latin word; CJK breaks anywhere).
-        t = BLANK if text is None else str(text)
-        return max((len(x) for x in t.replace("/", " ").split() if x.isascii()), default=2)
+    pad = 8.0
+
+    def sw(text: str) -> float:
+        return stringWidth(text, FONT, size)
 
     n = max(len(b.headers), 1)
-    weights = []
+    mins, wants = [], []
     for i in range(n):
         cells = [b.headers[i]] + [r[i] for r in b.rows if i < len(r)]
-        longest = max(w(c) for c in cells)
-        weights.append(max(min(max(longest, 6.0), 40.0), max(word(c) for c in cells) + 1.5))
-    total = sum(weights)
-    return [width * x / total for x in weights]
+        texts = [BLANK if c is None else str(c) for c in cells]
+        words = [w for t in texts for w in t.replace("/", "/ ").split() if w.isascii()]
+        lo = max([sw(w) for w in words] + [sw("中中")]) + pad
+        mins.append(lo)
+        wants.append(max(lo, min(max(sw(t) for t in texts) + pad, 0.45 * width)))
+    if sum(mins) >= width:
+        return [width * m / sum(mins) for m in mins]
+    extra = width - sum(mins)
+    grow = [w - m for w, m in zip(wants, mins, strict=True)]
+    if sum(grow) <= 0:
+        return [m + extra / n for m in mins]
+    return [m + extra * g / sum(grow) for m, g in zip(mins, grow, strict=True)]

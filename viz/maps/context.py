@@ -120,9 +120,9 @@ def feeders_layer(geoms: list[Any], props: list[dict], lang: Lang) -> folium.Geo
         # thin and dashed so it is not read as a result.
         out.append({"gs_tip": tip, "gs_colour": class_colour("feeder_load_rate", after),
                     "gs_dash": None if after is not None else "4 4",
-                    "gs_weight": 4 if after is not None else 2.5})
+                    "gs_weight": 3 if after is not None else 2})
     return folium.GeoJson(
-        _fc(geoms, out), name=_legend_name(t("feeders_layer", lang), "#e4572e"),
+        _fc(geoms, out), name=_legend_name(t("feeders_layer", lang), "#e65100"),
         on_each_feature=_TOOLTIP,
         style_function=lambda f: {"color": f["properties"]["gs_colour"],
                                   "weight": f["properties"]["gs_weight"],

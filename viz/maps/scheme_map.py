@@ -204,6 +204,9 @@ def _add_scheme(fg: folium.FeatureGroup, s: dict, i: int, colour: str, weight: f
         popup = (f'<div class="gs-pop"><h4 style="border-color:{h(colour)}">{h(head)}</h4>'
                  f'<table>{"".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows)}'
                  f"</table></div>")
+        # New lines get a white casing so they read apart from existing feeders and roads.
+        folium.PolyLine(latlngs(coords), color="#ffffff", weight=weight - min(i, 2) + 4,
+                        opacity=0.85, interactive=False, class_name="gs-casing").add_to(fg)
         line = folium.PolyLine(latlngs(coords), color=colour, weight=weight - min(i, 2),
                                opacity=0.9, dash_array=dash,
                                class_name=f"gs-route gs-rank-{s.get('rank', i + 1)} gs-{kind}")

@@ -38,8 +38,8 @@ def legend_html(lang: Lang, colours: list[str], ranks: list[int], designer: bool
     items = [f'<li><span class="gs-line" style="border-color:{h(c)}"></span>'
              f'{h(t("scheme", lang))} {r}</li>' for c, r in zip(colours, ranks, strict=False)]
     items += [
-        f'<li><span class="gs-line"></span>{h(t("cable", lang))}</li>',
-        f'<li><span class="gs-line gs-dashed"></span>{h(t("overhead", lang))}</li>',
+        f'<li><span class="gs-line"></span>{h(t("cable", lang).capitalize())}</li>',
+        f'<li><span class="gs-line gs-dashed"></span>{h(t("overhead", lang).capitalize())}</li>',
         f'<li><span class="gs-line gs-dotted"></span>{h(t("fallback_route", lang))}</li>',
         f'<li><span class="gs-pin gs-pin-customer"></span>{h(t("point_used", lang))}</li>',
         f'<li><span class="gs-pin">+</span>{h(t("connection", lang))} / '

@@ -52,9 +52,11 @@
   ground.rotation.x = -Math.PI / 2;
   scene.add(ground);
   var step = Math.pow(10, Math.round(Math.log10(E / 5)));
-  var grid = new T.GridHelper(E * 6, Math.round(E * 6 / step), 0xc9c6b8, 0xd8d5c8);
-  grid.position.y = 0.02;
-  scene.add(grid);
+  if (!(data.roads && data.roads.length)) {  // a metric grid only when no roads give scale
+    var grid = new T.GridHelper(E * 6, Math.round(E * 6 / step), 0xc9c6b8, 0xd8d5c8);
+    grid.position.y = 0.02;
+    scene.add(grid);
+  }
 
   function polyline(pts, y, material) {
     var arr = [];
@@ -65,7 +67,7 @@
     if (material.isLineDashedMaterial) { line.computeLineDistances(); }
     return line;
   }
-  var roadMat = new T.LineBasicMaterial({color: 0x9b9b9b});
+  var roadMat = new T.LineBasicMaterial({color: 0x7d7d7d});
   (data.roads || []).forEach(function (r) { scene.add(polyline(r, 0.05, roadMat)); });
 
   function label(text, cls, x, y, z, parent) {
