@@ -21,7 +21,7 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kva", type=float, help="requested transformer capacity (kVA)")
     p.add_argument("--tier", default="普通", help="特级|一级|二级|临时|普通 (or special/first/...)")
     p.add_argument("--industry", default="others", help="industry class (see 'gridscheme forecast industries')")
-    p.add_argument("--name", default="客户", help="customer name")
+    p.add_argument("--name", default=None, help="customer name (default 客户 / Customer by --lang)")
     p.add_argument("--application", help="application JSON file (instead of the flags above)")
     p.add_argument("--policy", default="default", help="policy profile name, folder or YAML")
     p.add_argument("--top", type=int, default=None, help="alternatives to return (policy default 3)")
@@ -50,7 +50,8 @@ def _application(args: argparse.Namespace) -> dict:
     if missing:
         raise ApplicationError(f"missing --{', --'.join(missing)} (or give --application FILE)",
                                field=missing[0])
-    return {"customer_name": args.name, "lon": args.lon, "lat": args.lat, "crs": args.crs,
+    name = args.name or ("Customer" if getattr(args, "lang", "zh") == "en" else "客户")
+    return {"customer_name": name, "lon": args.lon, "lat": args.lat, "crs": args.crs,
             "requested_kva": args.kva, "tier": args.tier, "industry": args.industry}
 
 

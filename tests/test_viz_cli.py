@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,9 @@ def test_plan_writes_map_and_preview(tmp_path: Path, capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     html = m.read_text(encoding="utf-8")
     assert "gs-feeder" in html and "Feeders involved" in html and "map: " in out
+    # one language: the English page has no Chinese at all (the default name follows --lang)
+    side = re.search(r'<aside class="gs-side".*?</aside>', html, re.S).group(0)
+    assert not re.findall(r"[\u4e00-\u9fff]", side)
 
 
 @pytest.mark.parametrize("flags,needle", [(["--map", "{dir}"], "--map"),

@@ -176,10 +176,20 @@ def _docx_block(doc, b: Block, para, cell_text) -> None:
             cell_text(t.cell(r, 2 * c), label, bold=True)
             cell_text(t.cell(r, 2 * c + 1), val)
         return
+    from docx.shared import Mm, Pt
+
+    from .pdf import column_widths
+
     t = doc.add_table(rows=1 + len(b.rows), cols=len(b.headers))
     t.style = "Table Grid"
+    t.autofit = False
+    widths = column_widths(b, Mm(174).pt)  # same widths as the PDF (A4 less 2 x 18 mm)
     for j, head in enumerate(b.headers):
         cell_text(t.cell(0, j), head, bold=True)
     for i, row in enumerate(b.rows):
         for j, val in enumerate(row):
             cell_text(t.cell(i + 1, j), val)
+    for j, w in enumerate(widths):
+        t.columns[j].width = Pt(w)  # w:gridCol (LibreOffice reads this)
+        for row in t.rows:  # w:tcW (Word reads this)
+            row.cells[j].width = Pt(w)
