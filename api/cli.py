@@ -80,6 +80,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return run_plan(args)
 
 
+def _cmd_letter(args: argparse.Namespace) -> int:
+    from api.plan_cli import run_letter
+
+    return run_letter(args)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from api.plan_cli import run_demo
 
@@ -130,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_plan_arguments(pl)
     pl.set_defaults(func=_cmd_plan)
+
+    lt = sub.add_parser("letter", help="reply letter (供电方案答复单) of a saved plan, PDF + DOCX")
+    from api.plan_cli import add_letter_arguments
+
+    add_letter_arguments(lt)
+    lt.set_defaults(func=_cmd_letter)
 
     dm = sub.add_parser("demo", help="plan a sample application on the bundled demo network")
     dm.add_argument("--out", default="out", help="folder for the map and JSON")

@@ -21,12 +21,19 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kva", type=float, help="requested transformer capacity (kVA)")
     p.add_argument("--tier", default="普通", help="特级|一级|二级|临时|普通 (or special/first/...)")
     p.add_argument("--industry", default="others", help="industry class (see 'gridscheme forecast industries')")
-    p.add_argument("--name", default="客户", help="customer name")
+    p.add_argument("--name", default=None, help="customer name (default 客户 / Customer by --lang)")
     p.add_argument("--application", help="application JSON file (instead of the flags above)")
     p.add_argument("--policy", default="default", help="policy profile name, folder or YAML")
     p.add_argument("--top", type=int, default=None, help="alternatives to return (policy default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.add_argument("--map", help="write an HTML map of the schemes here")
+    p.add_argument("--map", help="write an HTML map of the schemes here (offline, one file)")
+    p.add_argument("--preview3d", help="write an HTML 3D preview of the schemes here")
+    p.add_argument("--audience", default="customer", choices=["customer", "designer"],
+                   help="map for the customer (only its own schemes) or a designer (also the "
+                        "feeders involved and rejected candidates)")
+    p.add_argument("--basemap", default="none",
+                   help="none (roads only) | osm[:URL] | xyz:URL | xyz-gcj02:URL | "
+                        "tianditu:KEY | gaode | tiles:FOLDER")
     p.add_argument("--lang", default="zh", choices=["zh", "en"])
     p.add_argument("--no-cache", action="store_true",
                    help="read, validate and compile the network afresh (default: reuse the "
@@ -46,7 +53,8 @@ def _application(args: argparse.Namespace) -> dict:
     if missing:
         raise ApplicationError(f"missing --{', --'.join(missing)} (or give --application FILE)",
                                field=missing[0])
-    return {"customer_name": args.name, "lon": args.lon, "lat": args.lat, "crs": args.crs,
+    name = args.name or ("Customer" if getattr(args, "lang", "zh") == "en" else "客户")
+    return {"customer_name": name, "lon": args.lon, "lat": args.lat, "crs": args.crs,
             "requested_kva": args.kva, "tier": args.tier, "industry": args.industry}
 
 
@@ -57,22 +65,50 @@ def run_plan(args: argparse.Namespace) -> int:
     from scheme_engine.engine import Planner
 
     app = _application(args)
+    views = bool(getattr(args, "map", None) or getattr(args, "preview3d", None))
+    if views:
+        from viz.maps import parse_basemap
+
+        parse_basemap(getattr(args, "basemap", "none"))  # refuse a bad flag before planning
     policy = load_policy(args.policy)
     entry = load_compiled(args.network, policy, use_cache=not args.no_cache)
     planner = Planner(entry.compiled, policy)
     result = planner.plan(app, top_k=args.top)
     doc = result.model_dump(mode="json")
-    if args.map:
-        from viz.scheme_map import write_scheme_map
+    if views:
+        # maps draw the streets (and a designer's feeders) from the element tables
+        from grid_models.io import read_network
 
-        write_scheme_map(doc, args.map, args.lang)
+        write_views(doc, read_network(args.network), args)
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=1))
     else:
         print(render_table(doc, args.lang))
         if args.map:
             print(("地图: " if args.lang == "zh" else "map: ") + args.map)
+        if args.preview3d:
+            print(("三维预览: " if args.lang == "zh" else "3D preview: ") + args.preview3d)
     return 0
+
+
+def write_views(doc: dict, net, args: argparse.Namespace) -> None:
+    """``--map`` and ``--preview3d``: roads from the network; feeders for a designer map."""
+    if not (getattr(args, "map", None) or getattr(args, "preview3d", None)):
+        return
+    from viz.maps import parse_basemap, write_scheme_map
+    from viz.network_layers import feeders_geojson, roads_geojson
+    from viz.preview3d import write_preview3d
+
+    basemap = parse_basemap(getattr(args, "basemap", "none"))
+    roads = roads_geojson(net, doc)
+    if args.map:
+        extra = {}
+        if getattr(args, "audience", "customer") == "designer":
+            extra["feeders"] = feeders_geojson(net, doc)
+        write_scheme_map(doc, args.map, args.lang, audience=getattr(args, "audience", "customer"),
+                         basemap=basemap, roads=roads, **extra)
+    if args.preview3d:
+        write_preview3d(doc, args.preview3d, args.lang, roads=roads)
 
 
 def render_table(doc: dict, lang: str = "zh") -> str:
@@ -145,8 +181,51 @@ def run_demo(args: argparse.Namespace) -> int:
     steps.close()
     doc = result.model_dump(mode="json")
     (out / "demo_plan.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-    write_scheme_map(doc, out / "demo_map.html")
+    from viz.network_layers import roads_geojson
+
+    write_scheme_map(doc, out / "demo_map.html", roads=roads_geojson(net, doc))
     print(f"bounds lon {b[0]:.4f}..{b[2]:.4f} lat {b[1]:.4f}..{b[3]:.4f}")
     print(render_table(doc))
     print(f"wrote {out / 'demo_plan.json'} and {out / 'demo_map.html'}")
+    return 0
+
+
+def add_letter_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``gridscheme letter``."""
+    p.add_argument("--plan", required=True, help="PLAN.json written by 'gridscheme plan --json'")
+    p.add_argument("--scheme", type=int, default=1, help="rank of the scheme (default 1)")
+    p.add_argument("--out", required=True, help="folder for the PDF and DOCX")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"])
+    p.add_argument("--info", help="JSON with customer fields the application lacks: account_no, "
+                                  "application_id, address, contact_name, contact_phone, "
+                                  "sign_date, utility_name")
+
+
+def _read_json(path: str, field: str) -> dict:
+    from grid_models.errors import InputError
+
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"--{field} {path}: cannot read it as UTF-8 JSON ({exc})",
+                         field=field) from None
+    if not isinstance(doc, dict):
+        raise InputError(f"--{field} {path}: expected a JSON object", field=field)
+    return doc
+
+
+def run_letter(args: argparse.Namespace) -> int:
+    """Write the reply letter (PDF + DOCX) of one scheme of a saved plan."""
+    from grid_models.errors import InputError
+    from viz.letter import write_letter
+
+    doc = _read_json(args.plan, "plan")
+    if not isinstance(doc.get("schemes"), list):
+        raise InputError(f"--plan {args.plan}: not a plan (no 'schemes' list); write one with "
+                         "'gridscheme plan ... --json > PLAN.json'", field="plan")
+    info = _read_json(args.info, "info") if args.info else None
+    files = write_letter(doc, args.scheme, args.out, args.lang, info=info)
+    for kind, path in files.items():
+        print(f"{kind}: {path}")
     return 0
