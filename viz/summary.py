@@ -124,8 +124,16 @@ def extra_text(value: Any, lang: Lang) -> str:
         return "；".join(extra_text(v, lang) for v in value) if lang == "zh" else \
             "; ".join(extra_text(v, lang) for v in value)
     if isinstance(value, dict):
+        if "max_kva" in value:  # a scheme's largest capacity and the check that stops it
+            label = value.get("label_zh" if lang == "zh" else "label_en") or value.get("binding")
+            kva = num(value.get("max_kva"))
+            amount = "–" if kva is None else f"{kva:,.0f} kVA"
+            return f"{amount}（受“{label}”限制）" if lang == "zh" else f"{amount} (limited by {label})"
+        other = "label_en" if lang == "zh" else "label_zh"
         parts = []
         for k, v in value.items():
+            if k == other or (k in ("name", "binding") and ("label_zh" in value)):
+                continue  # one language per page; the label says what the name does
             label = pick(FIELDS, k, lang) if k in FIELDS else (k if lang == "en" else f"其他（{k}）")
             unit = _unit_of(k)
             txt = extra_text(v, lang)
