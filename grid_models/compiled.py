@@ -89,6 +89,7 @@ class CompiledNetwork:
     levels: tuple[np.ndarray, ...]  # node indices by depth (levels[0] = roots)
     z_up_ohm: np.ndarray  # complex series impedance of the branch to the parent
     cum_z_ohm: np.ndarray  # complex impedance from the source busbar
+    cum_len_km: np.ndarray  # length of line from the source busbar
     v0_kv: np.ndarray  # baseline complex voltage (line-to-line)
     i_branch0_ka: np.ndarray  # baseline current on the branch to the parent
     cum_rz_i0: np.ndarray  # sum over the path of R_s * I0_s (complex, for loss increments)
@@ -303,11 +304,15 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
     v, i_br = _sweep(levels, parent, z_up, s_load, shunt_b, v_root, reached,
                      int(policy.param("sweep_max_iterations")), policy.param("sweep_tolerance_pu"))
     cum_z = np.zeros(n, complex)
+    cum_len = np.zeros(n)  # km of line from the source busbar (the supply radius)
+    up_len = np.zeros(n)
+    up_len[has] = segs["length_km"].to_numpy()[parent_seg[has]]
     cum_rzi = np.zeros(n, complex)
     headroom = np.full(n, np.inf)
     for lv in levels[1:]:
         p = parent[lv]
         cum_z[lv] = cum_z[p] + z_up[lv]
+        cum_len[lv] = cum_len[p] + up_len[lv]
         cum_rzi[lv] = cum_rzi[p] + z_up[lv].real * i_br[lv]
         headroom[lv] = np.minimum(headroom[p], rating[lv] - np.abs(i_br[lv]))
 
@@ -402,7 +407,7 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
         node_spare_bays=spare, node_s_mva=s_load, node_feeder=node_feeder,
         node_bus_section=node_bs, node_source_ref=nodes["source_ref"].to_numpy(),
         parent=parent, parent_seg=parent_seg, depth=depth, levels=levels, z_up_ohm=z_up,
-        cum_z_ohm=cum_z, v0_kv=v, i_branch0_ka=i_br, cum_rz_i0=cum_rzi,
+        cum_z_ohm=cum_z, cum_len_km=cum_len, v0_kv=v, i_branch0_ka=i_br, cum_rz_i0=cum_rzi,
         path_headroom_ka=headroom,
         seg_ids=segs["id"].to_numpy(), seg_from=fi, seg_to=ti, seg_child=seg_child,
         seg_length_km=segs["length_km"].to_numpy(), seg_z_ohm=seg_z,

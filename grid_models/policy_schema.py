@@ -124,6 +124,9 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (
     TableSpec("remedy_substations", ("project",), (
         _s("project"), _f("vn_kv", "kV", gt=0), _f("max_kva", "kVA", gt=0, allow_inf=True),
         _f("cost_cny", "CNY", ge=0))),
+    TableSpec("supply_radius", ("area_class", "vn_kv"), (
+        _s("area_class"), _f("vn_kv", "kV", gt=0), _f("max_radius_km", "km", gt=0),
+        _b("is_default"))),
     TableSpec("customer_transformers", ("hv_kv", "kva"), (
         _f("hv_kv", "kV", gt=0), _f("kva", "kVA", gt=0))),
 )}

@@ -32,6 +32,7 @@ from .optimise import select_topk
 from .remedies import remedies
 from .routing import corridor_conflicts, route_all
 from .scheme import PlanResult, Scheme
+from .supply_area import area_class_at
 
 if TYPE_CHECKING:
     from grid_models.network import Network
@@ -122,8 +123,9 @@ class Planner:
         excluded = frozenset(app.overrides.excluded_points)
         existing_feeder = int(self.cn.node_feeder[existing_node]) if existing_node is not None else -1
         capacity = SchemeCapacity(self.policy, app, demand)
-        results = [self._level(xy, lv, app, demand, mode, k, existing_node, existing_feeder, excluded)
-                   for lv in levels]
+        area, area_source = area_class_at(self.cn, xy, self.policy)
+        results = [self._level(xy, lv, app, demand, mode, k, existing_node, existing_feeder,
+                               excluded, area) for lv in levels]
         schemes: list[Scheme] = []
         for r in results:
             if not r.selections:
@@ -156,6 +158,7 @@ class Planner:
                            "basis_en": demand.basis_en},
             customer_transformers=recommend_transformers(self.policy, app, demand, mode,
                                                          levels),
+            supply_area={"class": area, "source": area_source},
             schemes=schemes, rejected=rejected[: self.policy.params.rejected_shown],
             notes=notes, solve_ms=(time.perf_counter() - t0) * 1000)
 
@@ -256,12 +259,12 @@ class Planner:
 
     def _level(self, xy: np.ndarray, vn: float, app: Application, demand: Demand,
                mode: rules.SupplyMode, k: int, existing_node: int | None, existing_feeder: int,
-               excluded: frozenset[str]) -> LevelResult:
+               excluded: frozenset[str], area_class: str | None = None) -> LevelResult:
         p = self.policy.params
         cand = find_candidates(self.cn, xy, vn, self.policy, existing_node, excluded)
         routes = route_all(self.cn, xy, cand, self.policy)
         opts = evaluate(self.cn, cand, routes, demand, self.policy, self._conductors[vn],
-                        app.requested_kva, existing_feeder, app.load.pv_export_kw)
+                        app.requested_kva, existing_feeder, app.load.pv_export_kw, area_class)
         conflict = np.zeros((len(cand), len(cand)), bool)
         if mode.n_circuits > 1 and len(cand) > 1 and mode.max_shared_corridor_ratio < 1:
             conflict = corridor_conflicts(routes, self.cn.road.edge_length_m,

@@ -71,7 +71,7 @@ class Options:
 
 def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Demand,
              policy: Policy, conductors: pd.DataFrame, kva: float, existing_feeder: int = -1,
-             pv_export_kw: float = 0.0) -> Options:
+             pv_export_kw: float = 0.0, area_class: str | None = None) -> Options:
     """Checks, costs, durations and scores of every (candidate, conductor) option.
 
     Parameters
@@ -86,8 +86,10 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
         Requested kVA (the kVA rules, e.g. the dedicated-feeder threshold).
     existing_feeder : int
         Feeder of the present connection for a capacity increase (its load already counts).
+    area_class : str, optional
+        The customer's supply-area class (supply radius); found at the customer when None.
     """
-    site = build_site(cn, cand, routes, policy, existing_feeder)
+    site = build_site(cn, cand, routes, policy, existing_feeder, area_class)
     line = line_of(conductors)
     load = Load(complex(demand.p_mw, demand.q_mvar),
                 complex(demand.increment_p_mw, demand.increment_q_mvar), float(kva),

@@ -116,6 +116,9 @@ class PlanResult(BaseModel):
     customer_transformers: dict[str, Any] | None = Field(
         None, description="recommended customer transformer configuration, approved capacity "
                           "(核定容量) and how the requested one differs")
+    supply_area: dict[str, Any] | None = Field(
+        None, description="the customer's supply-area class (supply radius) and where it came "
+                          "from: layer, network (metadata) or default (policy, assumed)")
     schemes: list[Scheme]
     rejected: list[dict[str, Any]] = Field(default_factory=list,
                                            description="nearby candidates and what binds them")

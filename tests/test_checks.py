@@ -36,7 +36,8 @@ def site(**kw) -> Site:
         unit_load_mva=np.array([[20.0]]), unit_mva=np.array([[40.0]]),
         spare_bays=np.array([[2.0]]), min_spare_bays=np.array([[1.0]]),
         customers_after=np.array([[12.0]]), dedicated=np.array([[False]]),
-        km=np.array([[KM]]), forbidden=np.array([[0.0]]), construction=np.array(["cable"]))
+        km=np.array([[KM]]), supply_path_km=np.array([[2.0]]), radius_limit_km=5.0,
+        forbidden=np.array([[0.0]]), construction=np.array(["cable"]))
     base.update(kw)
     return Site(**base)
 
@@ -179,6 +180,13 @@ def test_dedicated_feeder_threshold_is_exclusive() -> None:
 def test_route_allowed() -> None:
     assert value_limit("route_allowed") == (0.0, 0.0, True)
     assert value_limit("route_allowed", forbidden=np.array([[1.0]]))[2] is False
+
+
+def test_supply_radius() -> None:
+    # 2.0 km of feeder to the connection point + 1.5 km of new line against class C's 5 km
+    assert value_limit("supply_radius") == (3.5, 5.0, True)
+    assert value_limit("supply_radius", km=np.array([[3.5]]))[2] is False  # 5.5 km
+    assert value_limit("supply_radius", radius_limit_km=float("inf"))[2] is True
 
 
 def test_every_registered_check_has_a_test_here() -> None:

@@ -79,3 +79,22 @@ def test_conductors_are_priced_and_sorted(default_policy: Policy) -> None:
         assert g["max_i_ka"].is_monotonic_increasing
     with pytest.raises(ApplicationError, match="no standard conductor"):
         rules.conductors_for(load_standard_types(), default_policy, 6.6)
+
+
+def test_supply_radius_by_area_class(default_policy: Policy) -> None:
+    from scheme_engine.supply_area import default_class, radius_limit_km
+
+    assert default_class(default_policy) == "C"
+    assert radius_limit_km(default_policy, "B", 10) == 3
+    assert radius_limit_km(default_policy, "D", 10) == 15
+    assert radius_limit_km(default_policy, "C", 35) == float("inf")  # no 35 kV rule
+
+
+def test_long_new_line_fails_the_supply_radius(small_planner) -> None:
+    """A customer 6 km out: the radius of class C (5 km at 10 kV) stops every shared option."""
+    from tests.fixtures_small import at
+
+    res = small_planner.plan(at(6000, 600, requested_kva=800))
+    assert res.supply_area == {"class": "C", "source": "default"}
+    assert not any(s.feasible for s in res.schemes)
+    assert any(r["binding"] == "supply_radius" for r in res.rejected)

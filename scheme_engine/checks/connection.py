@@ -44,3 +44,13 @@ def route_allowed(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     """A straight fallback line must not cross a forbidden zone (road routes never do)."""
     sh = _shape(x)
     return np.broadcast_to(x.site.forbidden, sh), np.zeros(sh)
+
+
+@register("supply_radius", "km", "供电半径", "supply radius", "le", load_dependent=False)
+def supply_radius(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
+    """Line length from the substation to the customer (the feeder path plus the new line)
+    against the radius of the customer's supply-area class (supply_radius.csv); no limit at
+    voltages the table does not list."""
+    sh = _shape(x)
+    return (np.broadcast_to(x.site.supply_path_km + x.site.km, sh),
+            np.full(sh, x.site.radius_limit_km))

@@ -30,6 +30,7 @@ from grid_models.policy_schema import Parameters
 from .. import rules
 from ..candidates import K_BUSBAR, K_RMU, K_SWST, K_TAP, Candidates
 from ..routing import Routes
+from ..supply_area import area_class_at, radius_limit_km
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Site:
     customers_after: np.ndarray
     dedicated: np.ndarray  # bool: a new dedicated feeder from a substation bay
     km: np.ndarray  # route length
+    supply_path_km: np.ndarray  # line from the source busbar to the connection point
+    radius_limit_km: float  # supply radius of the customer's supply-area class
     forbidden: np.ndarray  # float 0/1: the route crosses a forbidden zone
     construction: np.ndarray  # (R,) "cable" / "overhead"
 
@@ -122,8 +125,11 @@ class CheckInputs:
 
 
 def build_site(cn: CompiledNetwork, cand: Candidates, routes: Routes, policy: Policy,
-               existing_feeder: int = -1) -> Site:
-    """Per-candidate arrays for the checks (vectorised over the candidates)."""
+               existing_feeder: int = -1, area_class: str | None = None) -> Site:
+    """Per-candidate arrays for the checks (vectorised over the candidates).
+
+    ``area_class``: the customer's supply-area class (found at the route's start if None).
+    """
     p = policy.params
     k = cand.node
     is_tap = cand.kind == K_TAP
@@ -168,6 +174,10 @@ def build_site(cn: CompiledNetwork, cand: Candidates, routes: Routes, policy: Po
     bay_min = np.where(is_bay, p.min_spare_bays_rmu,
                        np.where(cand.kind == K_BUSBAR, p.min_spare_bays_substation, 0))
     ncust = np.where(has_f, cn.feeder_n_customers[fi] + (f != existing_feeder), 0)
+    path_km = cn.cum_len_km[par] + np.where(is_tap, frac * cn.seg_length_km[seg], 0.0)
+    if area_class is None:
+        area_class = area_class_at(cn, routes._xy, policy)[0]
+    radius = radius_limit_km(policy, area_class, cand.vn_kv)
 
     def col(a: np.ndarray) -> np.ndarray:
         return np.asarray(a)[:, None]
@@ -184,7 +194,8 @@ def build_site(cn: CompiledNetwork, cand: Candidates, routes: Routes, policy: Po
         unit_load_mva=col(cn.bs_load_mva[bs]), unit_mva=col(cn.bs_unit_mva[bs]),
         spare_bays=col(spare.astype(float)), min_spare_bays=col(bay_min.astype(float)),
         customers_after=col(ncust.astype(float)), dedicated=col(cand.kind == K_BUSBAR),
-        km=col(routes.length_m / 1000.0), forbidden=col(routes.forbidden.astype(float)),
+        km=col(routes.length_m / 1000.0), supply_path_km=col(path_km), radius_limit_km=radius,
+        forbidden=col(routes.forbidden.astype(float)),
         construction=construction)
 
 
