@@ -170,6 +170,7 @@ class CompiledNetwork:
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.pop("node_pos", None)  # cached property, rebuilt on use
+        state.pop("_node_attach", None)  # routing's memo of street attachments
         state["seg_geometry"] = shapely.to_wkb(self.seg_geometry)
         state["overhead_segments"] = {lv: osel for lv, (_, osel) in self.overhead_segments.items()}
         return state

@@ -245,6 +245,11 @@ class RoadGraph:
         verts = self.path_vertices(pred_row, source, target)
         return self.edge_ids(verts[:-1], verts[1:])
 
+    def orient(self, edge_ids: np.ndarray) -> np.ndarray:
+        """Vertex sequence of a path given as consecutive edge ids."""
+        e = np.asarray(edge_ids, dtype=np.int64)
+        return _orient(self.edge_u[e].astype(np.int64), self.edge_v[e].astype(np.int64))
+
     def path_summary(self, edge_ids: np.ndarray) -> dict[str, object]:
         """Lengths, crossings and geometry of a path given as consecutive edge ids.
 

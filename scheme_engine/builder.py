@@ -25,7 +25,7 @@ from .evaluation import Options, binding_many
 from .explain import explain
 from .optimise import Selection
 from .routing import ROUTE_CLASSES
-from .scheme import Check, Circuit, Conductor, Connection, Scheme
+from .scheme import Check, Circuit, Conductor, Connection, Scheme, trusted
 
 #: JSON has no infinity: an unbounded limit (a new feeder's path headroom) is written as this
 UNBOUNDED = 1e9
@@ -132,7 +132,7 @@ class SchemeBuilder:
         seg = int(cand.seg[c])
         # model_construct: the values are built here from typed arrays; validation would only
         # cost time on the per-request path (the JSON schema test checks the output).
-        conn = Connection.model_construct(
+        conn = trusted(Connection, dict(
             point_id=str(cand.point_id[c]), kind=kind,
             source_ref=str(cn.seg_source_ref[seg] if is_tap else (
                 cn.node_source_ref[node] if node >= 0 else "")),
@@ -142,7 +142,7 @@ class SchemeBuilder:
             line_id=str(cn.seg_ids[seg]) if is_tap else None,
             line_source_ref=str(cn.seg_source_ref[seg]) if is_tap else None,
             distance_from_start_m=round(float(cand.dist_from_start_m[c]), 2) if is_tap else None,
-            lon=round(lon, 7), lat=round(lat, 7))
+            lon=round(lon, 7), lat=round(lat, 7)))
         coords = routes.coords(c)
         lons, lats = self.to_wgs.transform(coords[:, 0], coords[:, 1])
         route = {"type": "LineString",
@@ -153,14 +153,14 @@ class SchemeBuilder:
         for sp in res.specs:
             v = float(res.values[sp.name][c, t])
             lim = float(res.limits[sp.name][c, t])
-            checks.append(Check.model_construct(
+            checks.append(trusted(Check, dict(
                 name=sp.name, label_zh=sp.label_zh, label_en=sp.label_en, value=round(v, 6),
                 limit=round(lim, 6) if np.isfinite(lim) else UNBOUNDED, unit=sp.unit,
-                passed=bool(res.passed[sp.name][c, t]), binding=sp.name == bind_name))
+                passed=bool(res.passed[sp.name][c, t]), binding=sp.name == bind_name)))
         length = float(routes.length_m[c])
         prop = float(on_property_m(routes, self.policy)[c])
         cable = o.construction[c] == "cable"
-        return Circuit.model_construct(
+        return trusted(Circuit, dict(
             connection=conn, route=route,
             route_length_m={"total": round(length, 2), "cable": round(length if cable else 0.0, 2),
                             "overhead": round(0.0 if cable else length, 2),
@@ -170,10 +170,10 @@ class SchemeBuilder:
                             "access_point": round(float(routes.access_point_m[c]), 2)},
             route_class=ROUTE_CLASSES[int(routes.route_class[c])],
             route_fallback=bool(routes.fallback[c]), obstacle_crossings=int(routes.crossings[c]),
-            conductor=Conductor.model_construct(
+            conductor=trusted(Conductor, dict(
                 type=str(cond["name"]), construction=str(cond["construction"]),
                 r_ohm_per_km=float(cond["r_ohm_per_km"]), x_ohm_per_km=float(cond["x_ohm_per_km"]),
-                max_i_ka=float(cond["max_i_ka"])),
+                max_i_ka=float(cond["max_i_ka"]))),
             current_ka=round(float(o.i_ka[c, t]), 6),
             voltage_at_supply_pu=round(float(o.v_cust_pu[c, t]), 6),
             voltage_drop_pct=round(float(o.drop_pct[c, t]), 4),
@@ -186,7 +186,7 @@ class SchemeBuilder:
             cost_cny={"utility": round(float(o.cost_utility[c, t]), 2),
                       "customer_line": round(float(o.cost_customer_line[c, t]), 2),
                       **{k: round(float(v[c, t]), 2) for k, v in o.cost_parts.items()}},
-            works_workdays=float(o.works_days[c]))
+            works_workdays=float(o.works_days[c]), capacity=None))
 
     def duration(self, works_days: float, mode: rules.SupplyMode) -> dict[str, Any]:
         """Process steps with their limits, the planned whole process and the target.

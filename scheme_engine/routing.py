@@ -34,6 +34,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from grid_models.compiled import CompiledNetwork
 from grid_models.policy import Policy
+from grid_models.road_graph import EdgeAttachment
 
 from .candidates import Candidates
 
@@ -123,7 +124,7 @@ class Routes:
         e = self.edge_id[self.edge_owner == i]
         pts = [self._xy[None, :], self._s_xy[None, :]]
         if e.size > 1:
-            verts = road.path_summary(e)["vertices"]
+            verts = road.orient(e)
             # drop the vertex behind the customer's point and the one beyond the target's
             pts.append(road.xy[verts[1:-1]])
         pts += [self._t_xy[i][None, :], self._cand_xy[i][None, :]]
@@ -156,7 +157,7 @@ def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Pol
 
     if n == 0 or core is None or road.n_edges == 0:
         return done()
-    att = road.attach(np.vstack([xy[None, :], cand.xy]), p.road_snap_max_m)
+    att = _attach(cn, xy, cand, p.road_snap_max_m)
     if att.edge[0] < 0:
         return done()
     s_xy, t_xy = att.xy[0], att.xy[1:].copy()
@@ -231,6 +232,39 @@ def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Pol
     cls[idx] = STREET
     pieces = _pieces(core, cs0, att, idx, r, ct, iw, jw, dr, c_own, c_chain, c_rev, c_order)
     return done()
+
+
+def _attach(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, snap_m: float
+            ) -> EdgeAttachment:
+    """Street attachments of the customer (row 0) and of every access point. A network
+    node's attachment never changes, so it is computed once and remembered on the compiled
+    view (not pickled); the customer and tap points are attached per request."""
+    road = cn.road
+    memo = cn.__dict__.get("_node_attach")
+    if memo is None or memo[4] != snap_m:
+        n = cn.n_nodes
+        memo = (np.full(n, -2, np.int64), np.zeros(n), np.full(n, np.inf), np.zeros((n, 2)), snap_m)
+        cn.__dict__["_node_attach"] = memo
+    m_edge, m_frac, m_dist, m_xy, _ = memo
+    is_node = cand.seg < 0
+    nodes = cand.node[is_node]
+    todo = np.unique(nodes[m_edge[nodes] == -2])
+    per_req = np.flatnonzero(~is_node)
+    pts = np.vstack([xy[None, :], cn.node_xy[todo], cand.xy[per_req]])
+    a = road.attach(pts, snap_m)
+    k = 1 + todo.size
+    m_edge[todo], m_frac[todo], m_dist[todo], m_xy[todo] = (a.edge[1:k], a.frac[1:k],
+                                                            a.dist[1:k], a.xy[1:k])
+    n = len(cand)
+    edge = np.empty(n + 1, np.int64)
+    frac, dist, pxy = np.empty(n + 1), np.empty(n + 1), np.empty((n + 1, 2))
+    edge[0], frac[0], dist[0], pxy[0] = a.edge[0], a.frac[0], a.dist[0], a.xy[0]
+    rows = 1 + np.flatnonzero(is_node)
+    edge[rows], frac[rows], dist[rows], pxy[rows] = (m_edge[nodes], m_frac[nodes], m_dist[nodes],
+                                                     m_xy[nodes])
+    rows = 1 + per_req
+    edge[rows], frac[rows], dist[rows], pxy[rows] = a.edge[k:], a.frac[k:], a.dist[k:], a.xy[k:]
+    return EdgeAttachment(edge, frac, dist, pxy)
 
 
 def _place(road, core, e: np.ndarray, f: np.ndarray, ncons: int):

@@ -7,11 +7,27 @@ The JSON contract is documented in ``docs/scheme_schema.md`` and exported as
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
 SCHEMA_VERSION = "1.0"
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(cls: type[M], values: dict[str, Any]) -> M:
+    """An instance of ``cls`` from values the engine built from typed arrays, unvalidated.
+
+    What ``model_construct`` does minus its per-field alias and default handling (the caller
+    gives every field): on the per-request path, where a plan builds dozens of these.
+    ``tests/test_scheme_engine.py`` validates every produced document against the models.
+    """
+    m = cls.__new__(cls)
+    object.__setattr__(m, "__dict__", values)
+    object.__setattr__(m, "__pydantic_fields_set__", set(values))
+    object.__setattr__(m, "__pydantic_extra__", None)
+    object.__setattr__(m, "__pydantic_private__", None)
+    return m
 
 
 class Check(BaseModel):
