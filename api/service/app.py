@@ -87,3 +87,14 @@ def create_app(settings: Settings, *, bootstrap_network: str | Path | None = Non
         ("POST", r"/v1/jobs", settings.max_job_body_bytes),
     ])
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for ``uvicorn --factory`` and ``gridscheme serve --workers N``: settings from
+    the ``GRIDSCHEME_*`` environment; the job worker runs as the parent's (``worker='off'``)."""
+    import os
+
+    worker = os.environ.get("GRIDSCHEME_WORKER", "off")
+    if worker not in ("process", "thread", "off"):
+        worker = "off"
+    return create_app(Settings.from_env(worker=worker))

@@ -28,6 +28,9 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
           413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
           429: "too_many_requests", 503: "not_ready"}
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
+#: tags of discriminated unions (job kinds) that pydantic puts in an error's location; dropped
+#: so a field is named the same whether one or several job kinds exist
+DISCRIMINATOR_TAGS: set[str] = set()
 
 
 class ErrorDetail(BaseModel):
@@ -88,7 +91,8 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> tuple[str | None, str | None]
     loc = list(loc)
     where = loc[0] if loc and loc[0] in _LOCATIONS else None
     rest = loc[1:] if where else loc
-    # discriminated unions add the tag as a path element (e.g. body.plan_batch.applications)
+    if where == "body" and rest and rest[0] in DISCRIMINATOR_TAGS:
+        rest = rest[1:]  # body.plan_batch.applications -> applications
     return (".".join(str(x) for x in rest) or where), where
 
 

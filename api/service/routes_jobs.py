@@ -17,7 +17,7 @@ from api.store.models import Job, JobItem
 
 from .context import ServiceContext
 from .deps import AnyRole, Ctx
-from .errors import ApiError, error_responses, not_found
+from .errors import DISCRIMINATOR_TAGS, ApiError, error_responses, not_found
 from .routes_applications import ID_PATTERN, IdempotencyKey, request_hash, require_active
 from .schemas import JobItemList, JobItemOut, JobList, JobOut, Progress
 from .views import for_viewer
@@ -52,6 +52,7 @@ def _submit_type() -> Any:
 def build_router() -> APIRouter:
     """The jobs router (built after every job kind is registered: the body is their union)."""
     router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+    DISCRIMINATOR_TAGS.update(JOB_KINDS)
     SubmitBody = _submit_type()
 
     @router.post("", status_code=202, response_model=JobOut, summary="Submit a background job",
