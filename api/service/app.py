@@ -55,20 +55,26 @@ def create_app(settings: Settings, *, bootstrap_network: str | Path | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db.migrate()
-        if bootstrap_network is not None:
-            from .networks import ensure_network
-
-            ensure_network(db, Path(bootstrap_network), created_by="bootstrap")
-        version, policy_name = context.active()
-        if version is not None:
-            context.warm(version, policy_name)  # compile before the first request
-        context.start_worker()
+        # Re-entrant: a test client wrapping the app again (schemathesis does) must neither
+        # start a second job worker nor stop the running one when it leaves.
+        context.lifespan_depth += 1
         try:
+            if context.lifespan_depth == 1:
+                db.migrate()
+                if bootstrap_network is not None:
+                    from .networks import ensure_network
+
+                    ensure_network(db, Path(bootstrap_network), created_by="bootstrap")
+                version, policy_name = context.active()
+                if version is not None:
+                    context.warm(version, policy_name)  # compile before the first request
+                context.start_worker()
             yield
         finally:
-            context.stop_worker()
-            db.dispose()
+            context.lifespan_depth -= 1
+            if context.lifespan_depth == 0:
+                context.stop_worker()
+                db.dispose()
 
     app = FastAPI(title="gridscheme", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.ctx = context

@@ -26,6 +26,7 @@ class ServiceContext:
     worker_process: subprocess.Popen | None = None
     worker_thread: threading.Thread | None = None
     worker_stop: threading.Event | None = None
+    lifespan_depth: int = 0
 
     def __post_init__(self) -> None:
         self.planners = PlannerCache(lambda v: load_network(self.db, self.settings.data_dir, v),

@@ -109,8 +109,10 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _CODES.get(exc.status_code, "error")
         msg = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 400 and "parsing the body" in msg:
-            return error_response(400, "invalid_body", "the request body is not valid JSON "
-                                  "(or nests too deeply)", "body")
+            # undecodable bytes or JSON nested beyond the parser's depth: invalid input, as any
+            # other malformed body
+            return error_response(422, "invalid_body", "the request body is not valid UTF-8 "
+                                  "JSON (or nests too deeply)", "body")
         return error_response(exc.status_code, code, msg, None, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -117,7 +117,8 @@ def test_bad_requests_are_4xx_with_a_body(service: Service) -> None:
     hj = {**h, "content-type": "application/json"}
     cases = [
         (c.post("/v1/applications", content=b'{"lon": 1,', headers=hj), 422, "body"),
-        (c.post("/v1/applications", content=b"[" * 50_000 + b"]" * 50_000, headers=hj), 400, "body"),
+        (c.post("/v1/applications", content=b"[" * 50_000 + b"]" * 50_000, headers=hj), 422, "body"),
+        (c.post("/v1/applications", content=b"\xff\xfe{", headers=hj), 422, "body"),
         (c.post("/v1/applications", content=b"x" * 1_200_000, headers=hj), 413, "body"),
         (c.post("/v1/applications?top_k=0", json=demo_application(), headers=h), 422, "top_k"),
         (c.get("/v1/applications/a_doesnotexist", headers=h), 404, "application_id"),
@@ -283,7 +284,7 @@ def test_policy_tokens_me_and_probes(service: Service) -> None:
     assert nocust.status_code == 422 and nocust.json()["error"]["field"] == "principal"
     assert c.get("/healthz").json() == {"status": "ok"}
     ready = c.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["planner_warm"] and ready.json()["worker"]
+    assert ready.status_code == 200 and ready.json()["planner_warm"] and ready.json()["worker"], ready.text
     r = c.get("/v1/me", headers={"Authorization": "Bearer gs_forged"})
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     assert "server-timing" in r.headers and r.headers["x-content-type-options"] == "nosniff"
