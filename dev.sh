@@ -25,6 +25,10 @@ case "${1:-}" in
   test)
     setup "[all]"
     shift
+    # PostgreSQL for the service tests: started when installed (else they skip, and fail in CI)
+    if [ -z "${GRIDSCHEME_TEST_POSTGRES_URL:-}" ] && pg_env=$(.ci/postgres.sh); then
+      eval "$pg_env"
+    fi
     exec "$VENV/bin/python" -m pytest -q "$@"
     ;;
   *)
