@@ -139,6 +139,7 @@ def run_serve(args: argparse.Namespace) -> int:
     network = Path(args.network) if args.network else DEMO_NETWORK
     if not network.exists():
         raise InputError(f"--network: {network} does not exist", field="network")
+    settings.log_level = args.log_level
     app = create_app(settings, bootstrap_network=network)
     print(f"gridscheme service on http://{args.host}:{args.port} (docs /docs), database "
           f"{db.display_url}", flush=True)
@@ -175,7 +176,7 @@ def _serve_many(args: argparse.Namespace, settings, app) -> int:  # noqa: ANN001
                        "GRIDSCHEME_DATA_DIR": str(settings.data_dir), "GRIDSCHEME_WORKER": "off"})
     worker = start_worker_process(settings.database_url, settings.data_dir,
                                   lease_s=settings.job_lease_s, chunk=settings.job_chunk,
-                                  poll_s=settings.job_poll_s)
+                                  poll_s=settings.job_poll_s, log_level=settings.log_level)
     try:
         uvicorn.run("api.service.app:app_from_env", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level=args.log_level, access_log=False,

@@ -73,11 +73,12 @@ def start_worker_thread(db: Database, data_dir: Path, *, planners: object | None
 
 
 def start_worker_process(database_url: str, data_dir: Path, *, lease_s: float, chunk: int,
-                         poll_s: float) -> subprocess.Popen:
+                         poll_s: float, log_level: str = "warning") -> subprocess.Popen:
     """Start the worker process watching this process; returns its handle."""
     cmd = [sys.executable, "-m", "api.jobs.worker", "--database", database_url,
            "--data-dir", str(data_dir), "--parent-pid", str(os.getpid()),
-           "--lease", str(lease_s), "--chunk", str(chunk), "--poll", str(poll_s)]
+           "--lease", str(lease_s), "--chunk", str(chunk), "--poll", str(poll_s),
+           "--log-level", log_level]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
 
 
@@ -102,8 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--lease", type=float, default=30.0)
     ap.add_argument("--chunk", type=int, default=20)
     ap.add_argument("--poll", type=float, default=0.5)
+    ap.add_argument("--log-level", default="warning")
     a = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    logging.basicConfig(level=getattr(logging, a.log_level.upper(), logging.WARNING),
+                        format="%(asctime)s gridscheme-worker %(levelname)s %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

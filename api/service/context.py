@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 
 from api.store.db import Database
@@ -14,6 +15,10 @@ from .planners import PlannerCache, WarmPlanner
 from .settings import Settings
 
 log = logging.getLogger("gridscheme.service")
+
+#: how long a process trusts its last read of the active network/policy; an activation made by
+#: this process applies at once, one made by another process within this time
+ACTIVE_TTL_S = 1.0
 
 
 @dataclass
@@ -27,14 +32,25 @@ class ServiceContext:
     worker_thread: threading.Thread | None = None
     worker_stop: threading.Event | None = None
     lifespan_depth: int = 0
+    _active: tuple[str | None, str] | None = None
+    _active_at: float = 0.0
 
     def __post_init__(self) -> None:
         self.planners = PlannerCache(lambda v: load_network(self.db, self.settings.data_dir, v),
                                      self.settings.planner_cache_size)
 
     def active(self) -> tuple[str | None, str]:
-        """(active network version, active policy name)."""
-        return active(self.db)
+        """(active network version, active policy name), re-read at most every ACTIVE_TTL_S."""
+        now = time.monotonic()
+        cached = self._active
+        if cached is None or now - self._active_at > ACTIVE_TTL_S:
+            cached = self._active = active(self.db)
+            self._active_at = now
+        return cached
+
+    def forget_active(self) -> None:
+        """Drop the cached active state (after this process changed it)."""
+        self._active = None
 
     def warm(self, version_id: str, policy_name: str) -> WarmPlanner:
         """The warm planner of that version and policy."""
@@ -48,7 +64,7 @@ class ServiceContext:
 
             self.worker_process = start_worker_process(
                 s.database_url, s.data_dir, lease_s=s.job_lease_s, chunk=s.job_chunk,
-                poll_s=s.job_poll_s)
+                poll_s=s.job_poll_s, log_level=s.log_level)
         elif s.worker == "thread":
             from api.jobs.worker import start_worker_thread
 

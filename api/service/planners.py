@@ -8,6 +8,7 @@ safety, and planning is CPU-bound under the GIL anyway, so the lock costs no thr
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,14 @@ class WarmPlanner:
         """``Planner.plan`` under the lock; returns the engine's ``PlanResult``."""
         with self.lock:
             return self.planner.plan(application, top_k=top_k)
+
+    def plan_timed(self, application: dict, top_k: int | None = None) -> tuple[Any, float, float]:
+        """:meth:`plan` and (milliseconds waiting for the lock, milliseconds planning)."""
+        t0 = time.perf_counter()
+        with self.lock:
+            t1 = time.perf_counter()
+            result = self.planner.plan(application, top_k=top_k)
+        return result, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000
 
 
 class PlannerCache:

@@ -128,6 +128,7 @@ def activate_network(version_id: VersionId, c: Ctx,
     r = _version(c, version_id)
     c.warm(r.version_id, c.active()[1])  # compile before switching: no cold first request
     set_state(c.db, ACTIVE_NETWORK, r.version_id, who.token_id)
+    c.forget_active()
     return network_out(r, r.version_id)
 
 
@@ -180,6 +181,7 @@ def set_policy(body: PolicySet, c: Ctx,
         raise ApiError(422, "unknown_policy", f"no bundled policy profile {body.name!r}; "
                        f"available: {', '.join(list_policies())}", field="name")
     set_state(c.db, ACTIVE_POLICY, body.name, who.token_id)
+    c.forget_active()
     return PolicyOut(active=body.name, policy_id=load_policy(body.name).policy_id,
                      available=list_policies())
 

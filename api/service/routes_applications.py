@@ -121,7 +121,7 @@ def submit_application(
         if prev is not None:
             return _replay(prev, req_hash, who)
     version, policy_name = require_active(c)
-    result = c.warm(version, policy_name).plan(app_doc, top_k=top_k)
+    result, wait_ms, plan_ms = c.warm(version, policy_name).plan_timed(app_doc, top_k=top_k)
     result_json = result.model_dump_json()
     schemes = result.schemes
     costs = [s.cost_cny.get("total") for s in schemes if s.feasible]
@@ -131,24 +131,26 @@ def submit_application(
                  idempotency_key=idempotency_key, request_sha256=req_hash,
                  n_schemes=len(schemes), any_feasible=any(s.feasible for s in schemes),
                  best_cost_cny=min(costs) if costs else None, result_json=result_json)
-    scheme_rows = [SchemeRow(application_id=row.id, rank=s.rank, feasible=s.feasible,
-                             score=s.score, voltage_kv=s.voltage_kv, supply_mode=s.supply_mode,
-                             cost_total_cny=s.cost_cny.get("total", 0.0),
-                             cost_customer_cny=s.cost_cny.get("customer"),
-                             network_version=result.network_version, policy_id=result.policy_id)
+    scheme_rows = [{"application_id": row.id, "rank": s.rank, "feasible": s.feasible,
+                    "score": s.score, "voltage_kv": s.voltage_kv, "supply_mode": s.supply_mode,
+                    "cost_total_cny": s.cost_cny.get("total", 0.0),
+                    "cost_customer_cny": s.cost_cny.get("customer"),
+                    "network_version": result.network_version, "policy_id": result.policy_id}
                    for s in schemes]
+    app_row = {c_.key: getattr(row, c_.key) for c_ in AppRow.__table__.columns}
     try:
-        with c.db.write() as s:
-            s.add(row)
-            s.flush()
-            s.add_all(scheme_rows)
+        with c.db.write() as s:  # one transaction: the application and its schemes, or nothing
+            s.execute(sa.insert(AppRow.__table__), [app_row])
+            if scheme_rows:
+                s.execute(sa.insert(SchemeRow.__table__), scheme_rows)
     except IntegrityError:
         # the same Idempotency-Key raced us: answer with the stored one
         prev = _find_by_key(c, who.principal, idempotency_key) if idempotency_key else None
         if prev is None:
             raise
         return _replay(prev, req_hash, who)
-    return application_response(row, who, 201)
+    return application_response(row, who, 201, {
+        "Server-Timing": f"queue;dur={wait_ms:.2f}, plan;dur={plan_ms:.2f}"})
 
 
 @router.get("", response_model=ApplicationList, summary="List applications",

@@ -7,7 +7,7 @@ in the policy tables (``grid_models/data/policy``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -56,6 +56,8 @@ class Settings:
         Items computed between two commits of a job (``GRIDSCHEME_JOB_CHUNK``).
     job_poll_s : float
         How often an idle worker looks for work.
+    log_level : str
+        Log level of the job worker process.
     """
 
     database_url: str
@@ -69,7 +71,7 @@ class Settings:
     job_lease_s: float = 30.0
     job_chunk: int = 20
     job_poll_s: float = 0.5
-    extra: dict[str, str] = field(default_factory=dict)
+    log_level: str = "warning"
 
     @classmethod
     def from_env(cls, database_url: str | None = None, data_dir: str | Path | None = None,
