@@ -10,8 +10,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grid_models.errors import InputError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from api.service.settings import Settings
+    from api.store import Database
 
 
 def add_service_commands(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +74,7 @@ def _require_service_extra() -> None:
                          "pip install 'gridscheme[service]'", field="serve") from None
 
 
-def _database(args: argparse.Namespace):  # noqa: ANN202 - api.store.Database
+def _database(args: argparse.Namespace) -> tuple[Settings, Database]:
     _require_service_extra()
     from api.service.settings import Settings
     from api.store import Database
@@ -157,7 +164,7 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0 if server.started else 2
 
 
-def _serve_many(args: argparse.Namespace, settings, app) -> int:  # noqa: ANN001
+def _serve_many(args: argparse.Namespace, settings: Settings, app: FastAPI) -> int:
     """Several uvicorn processes (``--workers N``); this process runs the one job worker."""
     import asyncio
     import os

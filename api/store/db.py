@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -24,6 +25,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grid_models.errors import InputError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DATABASE_ENV = "GRIDSCHEME_DATABASE_URL"
@@ -104,7 +108,7 @@ class Database:
         eng = sa.create_engine(u, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(eng, "connect")
-        def _on_connect(dbapi_conn, _rec):  # noqa: ANN001 - DBAPI connection
+        def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
             # The driver's own transaction handling is off; we emit BEGIN ourselves below.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -115,7 +119,7 @@ class Database:
             cur.close()
 
         @event.listens_for(eng, "begin")
-        def _on_begin(conn):  # noqa: ANN001
+        def _on_begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return eng
@@ -143,7 +147,8 @@ class Database:
             c.execute(sa.text("SELECT 1"))
 
     # ------------------------------------------------------------------ migrations
-    def _alembic_config(self):  # noqa: ANN202 - alembic type
+    def alembic_config(self) -> Config:
+        """The Alembic configuration of the service's migrations."""
         from alembic.config import Config
 
         cfg = Config()
@@ -154,7 +159,7 @@ class Database:
         """Bring the schema to the newest migration (idempotent; safe on a fresh database)."""
         from alembic import command
 
-        cfg = self._alembic_config()
+        cfg = self.alembic_config()
         with self._write_lock, self._write_engine.connect() as conn:
             if self.backend == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
@@ -173,7 +178,7 @@ class Database:
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
-        head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
         with self._read_engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
         return current, str(head)

@@ -7,6 +7,8 @@ its schema, content types as documented. Bounded: a few examples per operation a
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -30,11 +32,11 @@ EXAMPLES = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 8}
 ADMIN_PREFIXES = ("/v1/networks", "/v1/tokens", "/v1/policy", "/v1/capacity")
 
 
-def _run_operation(op, mode: GenerationMode, headers: dict[str, str]) -> None:  # noqa: ANN001
+def _run_operation(op: Any, mode: GenerationMode, headers: dict[str, str]) -> None:
     @settings(max_examples=EXAMPLES[mode], deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(case=op.as_strategy(generation_mode=mode))
-    def run(case) -> None:  # noqa: ANN001
+    def run(case: Any) -> None:
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     run()
