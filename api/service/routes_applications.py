@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from api.auth import Principal
 from api.store.models import Application as AppRow
 from api.store.models import Scheme as SchemeRow
 from api.store.models import utcnow
+from grid_models.errors import GridSchemeError
 from scheme_engine.application import Application
 
 from .context import ServiceContext
@@ -32,6 +34,7 @@ from .schemas import (
 from .views import compare, for_viewer
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
+log = logging.getLogger("gridscheme.service")
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]{1,200}$"
@@ -50,7 +53,7 @@ def request_hash(payload: Any) -> str:
 
 def summary_dict(row: AppRow) -> dict[str, Any]:
     return {"id": row.id, "owner": row.owner, "customer_name": row.customer_name,
-            "created_at": row.created_at.isoformat(), "network_version": row.network_version,
+            "created_at": row.created_at.isoformat().replace("+00:00", "Z"), "network_version": row.network_version,
             "policy_id": row.policy_id, "n_schemes": row.n_schemes,
             "any_feasible": row.any_feasible, "best_cost_cny": row.best_cost_cny}
 
@@ -121,7 +124,19 @@ def submit_application(
         if prev is not None:
             return _replay(prev, req_hash, who)
     version, policy_name = require_active(c)
-    result, wait_ms, plan_ms = c.warm(version, policy_name).plan_timed(app_doc, top_k=top_k)
+    wp = c.warm(version, policy_name)
+    try:
+        result, wait_ms, plan_ms = wp.plan_timed(app_doc, top_k=top_k)
+    except GridSchemeError:
+        raise  # the engine's own input errors: 422 naming the field (errors.py)
+    except Exception as exc:
+        # An engine failure on this particular input: logged for the engine's maintainers, and
+        # answered as unprocessable input rather than a server error.
+        ref = secrets.token_hex(6)
+        log.error("planning failed (reference %s) for %s", ref, json.dumps(app_doc)[:2000],
+                  exc_info=exc)
+        raise ApiError(422, "cannot_plan", f"the engine could not plan this application "
+                       f"(reference {ref}); the error is logged", field=None) from None
     result_json = result.model_dump_json()
     schemes = result.schemes
     costs = [s.cost_cny.get("total") for s in schemes if s.feasible]

@@ -288,3 +288,18 @@ def test_policy_tokens_me_and_probes(service: Service) -> None:
     r = c.get("/v1/me", headers={"Authorization": "Bearer gs_forged"})
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
     assert "server-timing" in r.headers and r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_an_engine_failure_is_not_a_server_error(service: Service, monkeypatch) -> None:
+    """Whatever the engine raises on one application, the answer is a 4xx with a reference."""
+    c = service.client
+    version, policy = service.app.state.ctx.active()
+    wp = service.app.state.ctx.warm(version, policy)
+
+    def broken(*_a, **_k):
+        raise FloatingPointError("simulated engine failure")
+
+    monkeypatch.setattr(wp.planner, "plan", broken)
+    r = c.post("/v1/applications", json=demo_application(), headers=service.h("designer"))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "cannot_plan"
+    assert "reference" in r.json()["error"]["message"] and "FloatingPoint" not in r.text
