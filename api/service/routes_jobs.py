@@ -1,6 +1,9 @@
 """``/v1/jobs``: submit background jobs (``plan_batch``; ``park_plan`` plugs in), poll progress,
-read item results, cancel."""
+read item results, cancel.
 
+No ``from __future__ import annotations`` here: the submit body's type is built at run time
+from the registered job kinds and FastAPI must see it as an object, not a string.
+"""
 
 import json
 from typing import Annotated, Any, Union
