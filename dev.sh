@@ -2,6 +2,7 @@
 # gridscheme developer entry point.
 #   ./dev.sh demo   set up a venv, install, plan a sample application on the bundled demo city
 #   ./dev.sh test   set up a venv with every extra, then run the whole test suite
+#   ./dev.sh serve  set up a venv with the service extra, then run `gridscheme serve` (args passed on)
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -25,10 +26,19 @@ case "${1:-}" in
   test)
     setup "[all]"
     shift
+    # PostgreSQL for the service tests: started when installed (else they skip, and fail in CI)
+    if [ -z "${GRIDSCHEME_TEST_POSTGRES_URL:-}" ] && pg_env=$(.ci/postgres.sh); then
+      eval "$pg_env"
+    fi
     exec "$VENV/bin/python" -m pytest -q "$@"
     ;;
+  serve)
+    setup "[service]"
+    shift
+    exec "$VENV/bin/gridscheme" serve "$@"
+    ;;
   *)
-    echo "usage: ./dev.sh demo | ./dev.sh test [pytest args]" >&2
+    echo "usage: ./dev.sh demo | ./dev.sh test [pytest args] | ./dev.sh serve [--port P]" >&2
     exit 2
     ;;
 esac

@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="plan a sample application on the bundled demo network")
     dm.add_argument("--out", default="out", help="folder for the map and JSON")
     dm.set_defaults(func=_cmd_demo)
+
+    from api.serve_cli import add_service_commands
+
+    add_service_commands(sub)  # serve, token
     return p
 
 
