@@ -1,7 +1,7 @@
-"""The one place where a batch of applications meets the engine.
+"""The one place where a batch of applications meets the engine: ``Planner.plan_many``.
 
-``Planner.plan_many(applications)`` is coming to the engine; until it exists this adapter loops
-``Planner.plan``. Switch here (and only here) when it lands.
+An application the engine refuses comes back as its error in its place; an unexpected failure
+of one item must not sink the batch, so the chunk is then planned item by item to isolate it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ def plan_many(planner: Any, applications: list[dict], top_k: int | None = None) 
     top_k : int, optional
         Alternatives per application.
     """
+    try:
+        return list(planner.plan_many(applications, top_k=top_k))
+    except Exception:  # noqa: BLE001 - isolate the failing item below
+        log.warning("a batch chunk failed as a whole; planning its items one by one")
     out: list[Any] = []
     for app in applications:
         try:

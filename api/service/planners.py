@@ -46,6 +46,11 @@ class WarmPlanner:
         with self.lock:
             return self.planner.plan(application, top_k=top_k)
 
+    def plan_many(self, applications: list[dict], top_k: int | None = None) -> list[Any]:
+        """``Planner.plan_many`` under the lock (one PlanResult or GridSchemeError each)."""
+        with self.lock:
+            return self.planner.plan_many(applications, top_k=top_k)
+
     def plan_timed(self, application: dict, top_k: int | None = None) -> tuple[Any, float, float]:
         """:meth:`plan` and (milliseconds waiting for the lock, milliseconds planning)."""
         t0 = time.perf_counter()

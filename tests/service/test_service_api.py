@@ -96,7 +96,7 @@ def test_exports_geojson_and_map(service: Service) -> None:
 @pytest.mark.parametrize(("body", "field"), [
     ({"lon": 106.82, "lat": 39.67}, "requested_kva"),
     ({"lon": 106.82, "lat": 39.67, "requested_kva": -5}, "requested_kva"),
-    ({"lon": 106.82, "lat": 39.67, "requested_kva": 800, "tier": "三级"}, "tier"),
+    ({"lon": 106.82, "lat": 39.67, "requested_kva": 800, "tier": "五级"}, "tier"),
     ({"lon": 0.0, "lat": 0.0, "requested_kva": 800}, "lon"),
     ({"lon": 106.82, "lat": 39.67, "requested_kva": 800, "colour": "red"}, "colour"),
     ({"lon": 106.82, "lat": 39.67, "requested_kva": 800, "load": {"pv_export_kw": "x"}},
