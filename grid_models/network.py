@@ -17,8 +17,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .crs import WGS84, metric_crs_for
-from .errors import CRSError
+from .crs import WGS84, metric_crs_for, outside_crs_area, parse_crs, require_crs
+from .errors import CRSError, ValidationReport
 from .schema import LAYERS, OPTIONAL_LAYERS, REQUIRED_LAYERS, conform, empty_layer
 
 
@@ -50,6 +50,10 @@ class Network:
         Geometric layers are reprojected to a metric CRS chosen for the network's area
         (:func:`grid_models.crs.metric_crs_for`) unless ``crs`` names a projected one.
         Missing optional layers become empty tables; each table is conformed to its schema.
+        Coordinates are checked against the CRS each layer declares: a layer whose coordinates
+        cannot be in that CRS (metres declared as degrees, degrees declared in a projected CRS)
+        is a ``crs_mismatch``; single elements with non-finite or impossible coordinates (a
+        node at 1e30) are ``bad_coordinates``, and their geometry is dropped.
 
         Parameters
         ----------
@@ -60,10 +64,21 @@ class Network:
         meta : dict, optional
             Metadata to keep.
         strict : bool
-            Raise on a missing required column (``True``) or fill it with nulls (``False``,
-            used by validation to report every problem at once).
+            Raise on any problem found while conforming (``True``), or keep going and record
+            them in ``meta["_conform_problems"]`` (``False``, used by validation to report
+            every problem at once).
+
+        Raises
+        ------
+        NetworkFormatError
+            A required layer is missing.
+        CRSError
+            A geometric layer has no (or an undefined) CRS, or ``crs`` is unusable.
+        NetworkValidationError
+            ``strict`` and a column is missing, a value is not a number or a coordinate is
+            impossible; ``report`` holds every such problem.
         """
-        from .errors import NetworkFormatError
+        from .errors import NetworkFormatError, NetworkValidationError, ValidationReport
 
         missing = [n for n in REQUIRED_LAYERS if n not in layers]
         if missing:
@@ -71,22 +86,32 @@ class Network:
                 f"network lacks required layer(s) {missing}; a network has layers "
                 f"{list(REQUIRED_LAYERS)} and optionally {list(OPTIONAL_LAYERS)}",
                 field=missing[0])
+        report = ValidationReport()
         geo = {n: t for n, t in layers.items() if n in LAYERS and LAYERS[n]["geometry"]}
         for name, t in geo.items():
-            if isinstance(t, gpd.GeoDataFrame) and len(t) and t.crs is None:
-                raise CRSError(f"layer '{name}' has no coordinate reference system; "
-                               "refusing to guess (use EPSG:4326, EPSG:4490 or a projected code)",
-                               field=f"{name}.crs")
-        target = CRS.from_user_input(crs) if crs is not None else _choose_metric(geo)
+            if isinstance(t, gpd.GeoDataFrame) and len(t):
+                if t.crs is None:
+                    raise CRSError(f"layer '{name}' has no coordinate reference system; "
+                                   "refusing to guess (use EPSG:4326, EPSG:4490 or a projected "
+                                   "code)", field=f"{name}.crs")
+                require_crs(t.crs, name)
+                geo[name] = _check_declared_crs(name, t, report)
+        if crs is not None:
+            target = parse_crs(crs, "network_info.metric_crs")
+        else:
+            try:
+                target = _choose_metric(geo)
+            except CRSError:
+                if report.errors:  # the layers' own CRS problems say why
+                    raise NetworkValidationError(report) from None
+                raise
         if not target.is_projected:
             raise CRSError(f"working CRS {target.to_string()} is not projected; metric work needs "
-                           "a projected CRS", field="crs")
+                           "a projected CRS (network_info metric_crs)",
+                           field="network_info.metric_crs")
         out: dict[str, pd.DataFrame] = {}
-        from .errors import ValidationReport
-
-        report = None if strict else ValidationReport()
         for name in (*REQUIRED_LAYERS, *OPTIONAL_LAYERS):
-            t = layers.get(name)
+            t = geo.get(name, layers.get(name))
             if t is None:
                 t = empty_layer(name, target)
             t = conform(name, t, report)
@@ -96,8 +121,10 @@ class Network:
                 elif not CRS.from_user_input(t.crs).equals(target):
                     t = t.to_crs(target)
             out[name] = t.reset_index(drop=True)
+        if strict and report.errors:
+            raise NetworkValidationError(report)
         net = cls(out, target, dict(meta or {}))
-        if report is not None and report.problems:
+        if report.problems:
             net.meta["_conform_problems"] = "\n".join(str(p) for p in report.problems)
         return net
 
@@ -168,15 +195,75 @@ class Network:
 
 def _choose_metric(geo: dict[str, pd.DataFrame]) -> CRS:
     """Pick the metric CRS from the first non-empty geometric layer's centroid."""
-    for name in ("nodes", "substations", "segments", "roads", "bus_sections", "obstacles"):
+    for name in ("nodes", "substations", "segments", "roads", "bus_sections", "obstacles",
+                 "supply_areas"):
         t = geo.get(name)
         if isinstance(t, gpd.GeoDataFrame) and len(t) and t.geometry.notna().any():
             crs = CRS.from_user_input(t.crs)
             if crs.is_projected:
                 return crs
             b = t.geometry.total_bounds
-            if not np.all(np.isfinite(b)):
+            if not np.all(np.isfinite(b)) or abs(b[0] + b[2]) > 360 or abs(b[1] + b[3]) > 180:
                 continue
             return metric_crs_for((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
-    raise CRSError("no layer has geometry to locate the network; cannot choose a metric CRS",
-                   field="crs")
+    raise CRSError("no layer has usable geometry to locate the network; cannot choose a metric "
+                   "CRS (give network_info metric_crs or layers with valid coordinates)",
+                   field="network_info.metric_crs")
+
+
+#: Share of a layer's elements outside its declared CRS's area beyond which the CRS itself is
+#: wrong (one ``crs_mismatch``) rather than a few elements (``bad_coordinates`` each).
+CRS_MISMATCH_SHARE = 0.5
+
+
+def _check_declared_crs(name: str, t: gpd.GeoDataFrame, report: ValidationReport) -> gpd.GeoDataFrame:
+    """Report coordinates that cannot be in the layer's declared CRS; drop their geometry.
+
+    Returns the layer, with the geometry of every reported element set to None so that the
+    reprojection and everything after it see no absurd numbers.
+    """
+    from .policy import load_policy
+
+    geoms = np.asarray(t.geometry.values, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        return t
+    crs = CRS.from_user_input(t.crs)
+    with np.errstate(all="ignore"):
+        bounds = shapely.bounds(geoms[present])
+    margin = load_policy().param("validation_crs_area_margin_deg")
+    bad_p = outside_crs_area(crs, bounds, margin)
+    if not bad_p.any():
+        return t
+    bad = np.zeros(len(t), bool)
+    bad[np.flatnonzero(present)[bad_p]] = True
+    ids = (t["id"].astype(str).to_numpy(dtype=object) if "id" in t.columns
+           else np.array([f"row {i}" for i in range(len(t))], dtype=object))
+    what = "longitude/latitude" if crs.is_geographic else "projected metres of that CRS"
+    if bad_p.mean() > CRS_MISMATCH_SHARE:
+        with np.errstate(all="ignore"):
+            fin = bounds[np.isfinite(bounds).all(axis=1)]
+        span = (f"x {np.min(fin[:, 0]):.6g}..{np.max(fin[:, 2]):.6g}, "
+                f"y {np.min(fin[:, 1]):.6g}..{np.max(fin[:, 3]):.6g}") if len(fin) else "non-finite"
+        hint = ("they look like projected metres" if crs.is_geographic else
+                "they look like degrees or belong to another zone/projection")
+        area = crs.area_of_use
+        where = f" (area of use: {area.name})" if area is not None and not crs.is_geographic else ""
+        report.add("crs_mismatch", name, "*",
+                   f"layer '{name}' declares {crs.to_string()} ({crs.name}) but {int(bad_p.sum())} "
+                   f"of {int(present.sum())} geometries cannot be {what}{where}: coordinates span "
+                   f"{span}; {hint}. Declare the CRS the coordinates are really in")
+        bad = present
+    else:
+        for i in np.flatnonzero(bad):
+            c = shapely.get_coordinates(geoms[i])
+            first = f"({c[0, 0]:.6g}, {c[0, 1]:.6g})" if len(c) else "()"
+            report.add("bad_coordinates", name, ids[i],
+                       f"coordinates {first} are not finite or lie outside the area where "
+                       f"{crs.to_string()} ({crs.name}) is defined (margin {margin:g} deg); "
+                       f"give real {what}")
+    kept = geoms.copy()
+    kept[bad] = None  # dropped: reported above, never reprojected
+    out = t.copy()
+    out[t.geometry.name] = gpd.GeoSeries(kept, index=t.index, crs=t.crs)
+    return out

@@ -74,7 +74,14 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from .errors import CRSError, NetworkFormatError, ValidationReport
+from .crs import outside_crs_area
+from .errors import (
+    CRSError,
+    NetworkFormatError,
+    NetworkValidationError,
+    UnknownTypeError,
+    ValidationReport,
+)
 from .io import read_network
 from .network import Network
 from .policy import Policy, StandardTypes, load_policy, load_standard_types
@@ -109,6 +116,12 @@ _RANGES: tuple[tuple[str, str, str], ...] = (
     ("substations", "transformer_mva", "pos"),
     ("substations", "peak_mw", "nonneg"),
     ("substations", "power_factor", "pf"),
+    ("substations", "vk_percent", "pos"),
+    ("substations", "vkr_percent", "nonneg"),
+    ("substations", "s_sc_max_mva", "pos"),
+    ("substations", "s_sc_min_mva", "pos"),
+    ("substations", "rx_max", "nonneg"),
+    ("substations", "rx_min", "nonneg"),
     ("bus_sections", "vn_kv", "pos"),
     ("bus_sections", "bays_total", "nonneg"),
     ("bus_sections", "bays_used", "nonneg"),
@@ -128,12 +141,13 @@ _RANGES: tuple[tuple[str, str, str], ...] = (
     ("segments", "max_i_ka", "pos"),
     ("obstacles", "crossing_cost_cny", "nonneg"),
     ("load_history", "peak_mw", "nonneg"),
+    ("load_curves", "p_mw", "any"),
 )
-_RULE_TEXT = {"pos": "> 0", "nonneg": ">= 0", "ge1": ">= 1", "pf": "in (0, 1]"}
+_RULE_TEXT = {"pos": "> 0", "nonneg": ">= 0", "ge1": ">= 1", "pf": "in (0, 1]", "any": ""}
 _ELECTRICAL = ("r_ohm_per_km", "x_ohm_per_km", "max_i_ka")
 
 # Geometry: layers whose rows need one, and the shapely type ids each layer accepts.
-_GEOMETRY_REQUIRED = ("substations", "nodes", "segments", "roads", "obstacles")
+_GEOMETRY_REQUIRED = ("substations", "nodes", "segments", "roads", "obstacles", "supply_areas")
 _GEOMETRY_TYPES = {
     "substations": ((0,), "Point"),
     "bus_sections": ((0,), "Point"),
@@ -142,11 +156,13 @@ _GEOMETRY_TYPES = {
     "segments": ((1,), "LineString"),
     "roads": ((1, 5), "LineString or MultiLineString"),
     "obstacles": ((3, 6), "Polygon or MultiPolygon"),
+    "supply_areas": ((3, 6), "Polygon or MultiPolygon"),
 }
 
 _PROBLEM_RE = re.compile(
     r"^\[(?P<sev>error|warning)\] (?P<layer>[^:\s]+):(?P<eid>\S*) (?P<code>[a-z_]+): (?P<msg>.*)$")
 _MISSING_RE = re.compile(r"layer '(?P<layer>\w+)' lacks required column\(s\) (?P<cols>\[[^\]]*\])")
+_COLUMN_RE = re.compile(r"^column '(?P<col>\w+)'")
 
 
 # -- public API -------------------------------------------------------------------------------
@@ -182,13 +198,17 @@ def validate(net: Network, standard_types: StandardTypes | None = None,
     _check_ids(ctx)
     _check_enums(ctx)
     _check_std_types(ctx)
+    _check_finite(ctx)
     _check_values(ctx)
     _check_references(ctx)
     _check_busbars(ctx)
     _check_voltages(ctx)
     node_feeder = _check_topology(ctx)
+    _check_plannable(ctx)
     _check_loads(ctx, node_feeder)
+    _check_coordinates(ctx)
     _check_geometry(ctx)
+    _check_supply_areas(ctx)
     return ctx.rep
 
 
@@ -216,8 +236,13 @@ def validate_path(path: str | os.PathLike, standard_types: StandardTypes | None 
     except CRSError as exc:
         fld = exc.field or ""
         layer = fld.split(".")[0] if "." in fld else "*"
-        rep.add("no_crs", layer, "*", str(exc))
+        if fld.endswith(".crs") and layer in LAYERS:
+            rep.add("no_crs", layer, "*", str(exc))
+        else:
+            rep.add("bad_crs", layer, fld.split(".", 1)[1] if "." in fld else "*", str(exc))
         return rep
+    except NetworkValidationError as exc:  # problems found while reading left nothing to check
+        return exc.report
     except NetworkFormatError as exc:
         rep.add("unreadable", "file", str(path), str(exc))
         return rep
@@ -245,6 +270,12 @@ class _Ctx:
     eid: dict[str, np.ndarray] = field(default_factory=dict)
     # (layer, column) pairs absent from the source: reported once, no per-row checks.
     skip: set[tuple[str, str]] = field(default_factory=set)
+    # (layer, column, element id) cells already reported as not a number while reading.
+    bad_cells: set[tuple[str, str, str]] = field(default_factory=set)
+    # (layer, element id) whose geometry was dropped while reading (reported there), and
+    # layers whose declared CRS did not fit their coordinates at all.
+    dropped_geometry: set[tuple[str, str]] = field(default_factory=set)
+    crs_layers: set[str] = field(default_factory=set)
     _cache: dict[tuple[str, ...], object] = field(default_factory=dict)
 
     @classmethod
@@ -261,6 +292,15 @@ class _Ctx:
                 t = conform(name, t, rep)
             tables[name] = t.reset_index(drop=True)
         ctx = cls(net, rep, std, policy, tables, skip=skip)
+        for p in rep.problems:
+            if p.code == "bad_value":
+                m = _COLUMN_RE.search(p.message)
+                if m:
+                    ctx.bad_cells.add((p.layer, m["col"], p.element_id))
+            elif p.code == "bad_coordinates":
+                ctx.dropped_geometry.add((p.layer, p.element_id))
+            elif p.code == "crs_mismatch":
+                ctx.crs_layers.add(p.layer)
         for name, t in tables.items():
             if "id" in t.columns:
                 empty = ctx.blank(name, "id")
@@ -468,6 +508,11 @@ def _check_values(ctx: _Ctx) -> None:
             miss = nan.copy()
             if layer == "segments" and col in _ELECTRICAL:
                 miss &= ~unknown_std  # reported once as unknown_std_type
+            if ctx.bad_cells:  # text where a number belongs: reported while reading
+                eid = ctx.eid.get(layer)
+                if eid is not None:
+                    miss &= ~np.array([(layer, col, str(e)) in ctx.bad_cells for e in eid], bool) \
+                        if miss.any() else miss
             rows = np.flatnonzero(miss)
             msgs = []
             for i in rows:
@@ -478,9 +523,11 @@ def _check_values(ctx: _Ctx) -> None:
                         hint = f" (standard type {st!r} has {col} = {_num(cond.at[st, col])})"
                 msgs.append(f"{col} is missing; give a number {_RULE_TEXT[rule]}{hint}")
             ctx.emit("missing_value", layer, rows, msgs)
+        if rule == "any":
+            continue
         with np.errstate(invalid="ignore"):
             bad = {"pos": v <= 0, "nonneg": v < 0, "ge1": v < 1,
-                   "pf": (v <= 0) | (v > 1)}[rule] & ~nan
+                   "pf": (v <= 0) | (v > 1)}[rule] & np.isfinite(v)  # inf: non_finite_value
         rows = np.flatnonzero(bad)
         if layer == "segments" and col == "length_km":
             ctx.emit("non_positive_length", layer, rows, (
@@ -508,6 +555,17 @@ def _check_values(ctx: _Ctx) -> None:
             ctx.emit("bays_undercounted", "bus_sections", rows, (
                 f"{n_fd[i]} feeders leave this bus section but bays_used = {u[i]}; bays_used "
                 "should count at least the feeders" for i in rows), "warning")
+    sub = ctx.t["substations"]
+    if len(sub):
+        pairs = (("vkr_percent", "vk_percent", "the resistive part of vk cannot exceed vk"),
+                 ("s_sc_min_mva", "s_sc_max_mva", "the minimum short-circuit power cannot "
+                                                  "exceed the maximum"))
+        for lo_c, hi_c, why in pairs:
+            lo, hi = sub[lo_c].to_numpy(dtype=float), sub[hi_c].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                rows = np.flatnonzero(np.isfinite(lo) & np.isfinite(hi) & (lo > hi))
+            ctx.emit("out_of_range", "substations", rows, (
+                f"{lo_c} = {_num(lo[i])} > {hi_c} = {_num(hi[i])}; {why}" for i in rows))
     nodes = ctx.t["nodes"]
     if len(nodes) and ctx.ok("nodes", "spare_bays", "bays_total"):
         s, tot = nodes["spare_bays"].to_numpy(), nodes["bays_total"].to_numpy()
@@ -960,8 +1018,13 @@ def _check_geometry(ctx: _Ctx) -> None:
             continue
         geoms = np.asarray(t.geometry.values)
         missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        if layer in _GEOMETRY_REQUIRED:
+        if layer in _GEOMETRY_REQUIRED and layer not in ctx.crs_layers:
             rows = np.flatnonzero(missing)
+            if ctx.dropped_geometry:  # dropped while reading: reported there with the reason
+                eid = ctx.eid.get(layer)
+                if eid is not None:
+                    rows = rows[[(layer, str(eid[i])) not in ctx.dropped_geometry for i in rows]] \
+                        if len(rows) else rows
             ctx.emit("missing_geometry", layer, rows, (
                 f"no geometry; every element of '{layer}' needs a {type_name} in the network CRS"
                 for _ in rows))
@@ -990,12 +1053,16 @@ def _check_geometry(ctx: _Ctx) -> None:
             diff = np.abs(geom_km - length_km)
             bad = line & (length_km > 0) & (diff > np.maximum(rel * length_km, abs_km))
         schematic = str(ctx.net.meta.get("geometry_source", "")).lower() == "schematic"
-        rows = np.flatnonzero(bad)
-        ctx.emit("length_mismatch", "segments", rows, (
-            f"geometry is {geom_km[i]:.4g} km long but length_km = {length_km[i]:.4g} "
-            f"({100 * (geom_km[i] / length_km[i] - 1):+.0f} %); they may differ by at most "
-            f"{100 * rel:g} % (or {1000 * abs_km:g} m)" for i in rows),
-            "warning" if schematic else "error")
+        # Geometry marked approximate (a sketch; length_km is authoritative) only warns.
+        approx = seg["geometry_approximate"].to_numpy(dtype=bool) if not schematic else bad
+        for sev, sel in (("error", bad & ~approx), ("warning", bad & approx)):
+            rows = np.flatnonzero(sel)
+            ctx.emit("length_mismatch", "segments", rows, (
+                f"geometry is {geom_km[i]:.4g} km long but length_km = {length_km[i]:.4g} "
+                f"({100 * (geom_km[i] / length_km[i] - 1):+.0f} %); they may differ by at most "
+                f"{100 * rel:g} % (or {1000 * abs_km:g} m)"
+                + ("" if sev == "error" else "; the drawing is marked approximate, length_km "
+                   "is used") for i in rows), sev)
     if len(nodes) and ctx.ok("segments", "from_node", "to_node") and ctx.ok("nodes", "id"):
         index = ctx.ids("nodes")
         npts = np.asarray(nodes.geometry.values)[ctx.id_rows("nodes")]
@@ -1024,3 +1091,179 @@ def _check_geometry(ctx: _Ctx) -> None:
             f"geometry ends lie {d:.1f} m from nodes {seg['from_node'].iat[i]!r}/"
             f"{seg['to_node'].iat[i]!r}; they should meet within {tol:g} m"
             for i, d in zip(rows, off[bad], strict=True)), "warning")
+
+
+def _check_finite(ctx: _Ctx) -> None:
+    """inf / -inf in any number column: never a valid rating, length or load."""
+    for layer, spec in LAYERS.items():
+        t = ctx.t[layer]
+        if len(t) == 0:
+            continue
+        for c in spec["columns"]:
+            if c.dtype != "float" or c.name not in t.columns or not ctx.ok(layer, c.name):
+                continue
+            v = t[c.name].to_numpy(dtype=float)
+            rows = np.flatnonzero(np.isinf(v))
+            ctx.emit("non_finite_value", layer, rows, (
+                f"{c.name} = {_num(v[i])}; give a finite number"
+                + (f" {_RULE_TEXT[r]}" if (r := _RULE_OF.get((layer, c.name))) else "")
+                for i in rows))
+
+
+_RULE_OF = {(ly, c): r for ly, c, r in _RANGES if r != "any"}
+
+
+def _check_coordinates(ctx: _Ctx) -> None:
+    """Coordinates that cannot be real in the network's metric CRS, and layers that lie far
+    from the grid (a layer whose declared CRS was wrong but still within some valid area).
+
+    The network's CRS area of use (pyproj) widened by ``validation_crs_area_margin_deg`` bounds
+    every coordinate; the whole-layer box is checked first, elements only when it fails.
+    """
+    crs = ctx.net.crs
+    margin = ctx.policy.param("validation_crs_area_margin_deg")
+    boxes: dict[str, np.ndarray] = {}
+    for layer in _GEOMETRY_TYPES:
+        t = ctx.t[layer]
+        if len(t) == 0 or "geometry" not in t.columns or layer in ctx.crs_layers:
+            continue
+        geoms = np.asarray(t.geometry.values, dtype=object)
+        present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        if not present.any():
+            continue
+        with np.errstate(all="ignore"):
+            b = shapely.bounds(geoms[present])
+            total = np.array([np.min(b[:, 0]), np.min(b[:, 1]), np.max(b[:, 2]),
+                              np.max(b[:, 3])])
+        corners = np.array([[total[0], total[1], total[0], total[1]],
+                            [total[2], total[3], total[2], total[3]],
+                            [total[0], total[3], total[0], total[3]],
+                            [total[2], total[1], total[2], total[1]]])
+        if not outside_crs_area(crs, corners, margin).any():
+            boxes[layer] = total
+            continue
+        bad_p = outside_crs_area(crs, b, margin)
+        rows = np.flatnonzero(present)[bad_p]
+        coords = [shapely.get_coordinates(geoms[i]) for i in rows[:MAX_LISTED * 10]]
+        first = [f"({c[0, 0]:.6g}, {c[0, 1]:.6g})" if len(c) else "()" for c in coords]
+        first += ["..."] * (len(rows) - len(first))
+        ctx.emit("bad_coordinates", layer, rows, (
+            f"coordinates {f} are not finite or lie outside the area where {crs.to_string()} "
+            f"({crs.name}) is defined (margin {margin:g} deg); give real coordinates"
+            for f in first))
+        ok = b[~bad_p]
+        if len(ok):
+            boxes[layer] = np.array([ok[:, 0].min(), ok[:, 1].min(), ok[:, 2].max(),
+                                     ok[:, 3].max()])
+    ref = boxes.get("nodes", boxes.get("substations"))
+    if ref is None:
+        return
+    lim_m = ctx.policy.param("validation_layer_offset_km") * 1000.0
+    for layer, b in boxes.items():
+        if b is ref:
+            continue
+        dx = max(ref[0] - b[2], b[0] - ref[2], 0.0)
+        dy = max(ref[1] - b[3], b[1] - ref[3], 0.0)
+        gap = float(np.hypot(dx, dy))
+        if gap > lim_m:
+            ctx.crs_layers.add(layer)
+            ctx.rep.add("crs_mismatch", layer, "*",
+                        f"layer '{layer}' lies {gap / 1000:,.0f} km from the grid's nodes "
+                        f"(its extent x {b[0]:.6g}..{b[2]:.6g}, y {b[1]:.6g}..{b[3]:.6g}; nodes "
+                        f"x {ref[0]:.6g}..{ref[2]:.6g}, y {ref[1]:.6g}..{ref[3]:.6g} in "
+                        f"{crs.to_string()}); its declared CRS does not match its coordinates "
+                        f"(more than {lim_m / 1000:g} km apart). Declare the CRS they are in")
+
+
+def _check_supply_areas(ctx: _Ctx) -> None:
+    """Supply-area classes: known to the policy, in polygons and in network_info."""
+    try:
+        table = ctx.policy.table("supply_area_classes")
+    except UnknownTypeError:
+        return
+    classes = [str(c) for c in table["class"]]
+    default = str(ctx.net.meta.get("supply_area_class", "") or "").strip()
+    if default and default not in classes:
+        ctx.rep.add("unknown_supply_area_class", "network_info", "supply_area_class",
+                    f"supply_area_class {default!r} is not a class of the policy's "
+                    f"supply_area_classes table; valid: {', '.join(classes)}")
+    sa = ctx.t["supply_areas"]
+    if len(sa) == 0 or not ctx.ok("supply_areas", "class"):
+        return
+    cls_ = sa["class"].astype(str).str.strip()
+    rows = np.flatnonzero(~cls_.isin(classes).to_numpy())
+    ctx.emit("unknown_supply_area_class", "supply_areas", rows, (
+        f"class {cls_.iat[i]!r} is not valid; valid classes: {', '.join(classes)}"
+        for i in rows))
+    geoms = np.asarray(sa.geometry.values, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & \
+        np.isin(shapely.get_type_id(geoms), (3, 6))
+    valid = ok & shapely.is_valid(geoms)
+    rows = np.flatnonzero(ok & ~valid)
+    ctx.emit("invalid_geometry", "supply_areas", rows, (
+        f"polygon is not valid ({shapely.is_valid_reason(geoms[i])}); points near the fault "
+        "may get the default class" for i in rows), "warning")
+    idx = np.flatnonzero(valid)
+    if len(idx) > 1:
+        tree = shapely.STRtree(geoms[idx])
+        a, b = tree.query(geoms[idx], predicate="overlaps")
+        keep = a < b
+        a, b = idx[a[keep]], idx[b[keep]]
+        differ = cls_.to_numpy()[a] != cls_.to_numpy()[b]
+        eid = ctx.eid["supply_areas"]
+        for i, j in zip(a[differ], b[differ], strict=True):
+            ctx.rep.add("supply_areas_overlap", "supply_areas", eid[i],
+                        f"overlaps area {eid[j]!r} of another class ({cls_.iat[i]} / "
+                        f"{cls_.iat[j]}); where they overlap the smaller area's class applies",
+                        "warning")
+
+
+def _check_plannable(ctx: _Ctx) -> None:
+    """Something to plan on: at least one feeder energised from a busbar.
+
+    A feeder is energised when a segment (or closed switch) of the operating topology leaves a
+    busbar node. Without one there is no connection point but the busbars themselves, and the
+    network is almost surely broken (no segments, all out of service, all switches open).
+    """
+    t = ctx.t
+    nodes, seg, sw = t["nodes"], t["segments"], t["switches"]
+    if not (ctx.ok("nodes", "id", "kind") and ctx.ok("segments", "from_node", "to_node")
+            and ctx.ok("switches", "node_a", "node_b")):
+        return
+    n_grid = len(nodes) + len(seg) + len(t["substations"])
+    if n_grid and len(nodes):
+        is_bus = (nodes["kind"] == "busbar").to_numpy()[ctx.id_rows("nodes")]
+        is_bus = np.append(is_bus, False)  # position -1 (unknown node) is never a busbar
+        su, sv = ctx.seg_ends()
+        sw_seg = sw["segment_id"].astype(str)
+        open_segs = pd.Index(sw_seg[~sw["closed"].to_numpy(dtype=bool)
+                                    & (sw_seg != "").to_numpy()])
+        cut = seg["id"].isin(open_segs).to_numpy()
+        in_service = seg["in_service"].to_numpy(dtype=bool)
+        known = (su >= 0) & (sv >= 0)
+        leaves = known & (is_bus[su] ^ is_bus[sv])
+        if (leaves & in_service & ~cut).any():
+            return
+        wu, wv = ctx.lookup("nodes", sw["node_a"]), ctx.lookup("nodes", sw["node_b"])
+        bare = (sw["closed"].to_numpy(dtype=bool) & (sw_seg == "").to_numpy()
+                & (wu >= 0) & (wv >= 0))
+        if (bare & (is_bus[wu] ^ is_bus[wv])).any():
+            return
+        if len(seg) == 0:
+            why = "the network has no segments"
+        elif not is_bus.any():
+            why = "no node is a busbar (kind 'busbar'), so nothing is fed"
+        elif not leaves.any():
+            why = "no segment leaves a busbar node"
+        elif not (leaves & in_service).any():
+            why = f"all {int(leaves.sum())} segment(s) leaving a busbar are out of service"
+        else:
+            why = (f"all {int(leaves.sum())} segment(s) leaving a busbar are cut by open "
+                   "switches")
+    elif len(t["roads"]):
+        why = "a roads-only network (no grid elements): fine for routing studies, not for plans"
+    else:
+        why = "the network is empty"
+    ctx.rep.add("nothing_to_plan", "feeders", "*",
+                f"no feeder is energised: {why}; a plan needs at least one feeder fed from a "
+                "busbar through in-service segments and closed switches")
