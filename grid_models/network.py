@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -211,6 +211,14 @@ def _choose_metric(geo: dict[str, pd.DataFrame]) -> CRS:
                    field="network_info.metric_crs")
 
 
+@lru_cache(maxsize=1)
+def _crs_area_margin_deg() -> float:
+    # Reading happens before any policy is chosen: the default profile's tolerance, read once.
+    from .policy import load_policy
+
+    return load_policy().param("validation_crs_area_margin_deg")
+
+
 #: Share of a layer's elements outside its declared CRS's area beyond which the CRS itself is
 #: wrong (one ``crs_mismatch``) rather than a few elements (``bad_coordinates`` each).
 CRS_MISMATCH_SHARE = 0.5
@@ -222,8 +230,6 @@ def _check_declared_crs(name: str, t: gpd.GeoDataFrame, report: ValidationReport
     Returns the layer, with the geometry of every reported element set to None so that the
     reprojection and everything after it see no absurd numbers.
     """
-    from .policy import load_policy
-
     geoms = np.asarray(t.geometry.values, dtype=object)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not present.any():
@@ -231,7 +237,7 @@ def _check_declared_crs(name: str, t: gpd.GeoDataFrame, report: ValidationReport
     crs = CRS.from_user_input(t.crs)
     with np.errstate(all="ignore"):
         bounds = shapely.bounds(geoms[present])
-    margin = load_policy().param("validation_crs_area_margin_deg")
+    margin = _crs_area_margin_deg()
     bad_p = outside_crs_area(crs, bounds, margin)
     if not bad_p.any():
         return t

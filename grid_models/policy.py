@@ -24,7 +24,7 @@ STD_DIR = DATA_DIR / "standard_types"
 POLICY_TABLES = (
     "parameters", "voltage_levels", "supply_modes", "tiers", "load_rate_limits",
     "transformer_load_limits", "unit_costs", "road_classes", "time_limits", "construction_rates",
-    "short_circuit_sources", "supply_area_classes",
+    "short_circuit_sources", "supply_area_classes", "plausible_ranges",
 )
 
 

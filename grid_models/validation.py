@@ -86,6 +86,7 @@ from .io import read_network
 from .network import Network
 from .policy import Policy, StandardTypes, load_policy, load_standard_types
 from .schema import (
+    BAY_NODE_KINDS,
     CONNECTION_MODES,
     CONSTRUCTIONS,
     CROSSINGS,
@@ -451,32 +452,71 @@ def _unknown_std_rows(ctx: _Ctx) -> np.ndarray:
     key = ("unknown_std",)
     if key not in ctx._cache:
         st = ctx.t["segments"]["std_type"]
-        known = pd.Index(ctx.std.conductors["name"].astype(str).unique())
+        known = pd.Index(ctx.std.line_types["name"].astype(str).unique())
         ctx._cache[key] = ~ctx.blank("segments", "std_type") & (known.get_indexer(st) < 0)
     return ctx._cache[key]  # type: ignore[return-value]
 
 
+def _type_hint(ctx: _Ctx, name: str, vn_kv: float | None) -> str:
+    """What to use instead of an unknown type: close names and the bundled conductors at the
+    voltage, never the whole catalogue."""
+    import difflib
+
+    known = ctx.std.line_types
+    names = known["name"].astype(str).tolist()
+    close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.6)
+    cond = ctx.std.conductors
+    if vn_kv is not None and np.isfinite(vn_kv):
+        cond = cond[np.isclose(cond["vn_kv"].astype(float), vn_kv)]
+    level = (f" at {vn_kv:g} kV" if vn_kv is not None and np.isfinite(vn_kv) else "")
+    parts = []
+    if close:
+        parts.append(f"did you mean {', '.join(close)}?")
+    if len(cond):
+        parts.append(f"bundled types{level}: {_listing(cond['name'].astype(str).tolist())}")
+    parts.append(f"{len(names)} known types in grid_models/data/standard_types")
+    return "; ".join(parts)
+
+
 def _check_std_types(ctx: _Ctx) -> None:
     seg = ctx.t["segments"]
-    cond = ctx.std.conductors
-    known_list = ", ".join(cond["name"].astype(str))
+    known = ctx.std.line_types
     if len(seg) and ctx.ok("segments", "std_type"):
         unknown = _unknown_std_rows(ctx)
         cols = [c for c in _ELECTRICAL if ctx.ok("segments", c)]  # absent ones: reported once
         elec = seg[cols].to_numpy(dtype=float)
         nan_any = np.isnan(elec).any(axis=1)
         rows = np.flatnonzero(unknown & nan_any)
-        ctx.emit("unknown_std_type", "segments", rows, (
-            f"std_type {seg['std_type'].iat[i]!r} is not a known conductor type and "
-            f"{', '.join(c for c, m in zip(cols, np.isnan(elec[i]), strict=True) if m)} "
-            f"is missing; give r_ohm_per_km, x_ohm_per_km and max_i_ka, or one of the known "
-            f"types: {known_list}" for i in rows))
+        if len(rows):
+            node_v = ctx.t["nodes"]["vn_kv"].to_numpy(dtype=float)[ctx.id_rows("nodes")] \
+                if len(ctx.t["nodes"]) else np.zeros(0)
+            fi, _ = ctx.seg_ends() if ctx.ok("segments", "from_node", "to_node") else \
+                (np.full(len(seg), -1), None)
+            seg_v = np.where(fi >= 0, np.append(node_v, np.nan)[fi], np.nan)
+            hints = {}
+            msgs = []
+            for i in rows:
+                st = str(seg["std_type"].iat[i])
+                key = (st, round(float(seg_v[i]), 3) if np.isfinite(seg_v[i]) else None)
+                if key not in hints:
+                    hints[key] = _type_hint(ctx, st, key[1])
+                miss = ", ".join(c for c, m in zip(cols, np.isnan(elec[i]), strict=True) if m)
+                msgs.append(f"std_type {st!r} is not a known line type and {miss} is missing; "
+                            f"give r_ohm_per_km, x_ohm_per_km and max_i_ka, or a known type "
+                            f"({hints[key]})")
+            ctx.emit("unknown_std_type", "segments", rows, msgs)
+        # Known values given with an unknown name: one warning per type, not per segment.
         rows = np.flatnonzero(unknown & ~nan_any)
-        ctx.emit("unknown_std_type", "segments", rows, (
-            f"std_type {seg['std_type'].iat[i]!r} is not in the conductor standard types; the "
-            "segment's own r/x/max_i are used" for i in rows), "warning")
+        if len(rows):
+            by_type = pd.Series(rows).groupby(seg["std_type"].to_numpy()[rows], sort=False)
+            eid = ctx.eid["segments"]
+            for st, g in by_type:
+                r = g.to_numpy()
+                ctx.rep.add("unknown_std_type", "segments", eid[r[0]], (
+                    f"std_type {st!r} ({len(r)} segment(s): {_listing(list(eid[r]))}) is not in "
+                    "the line standard types; the segments' own r/x/max_i are used"), "warning")
         # A known type whose construction disagrees (a cable type on an overhead line).
-        c_of = cond.drop_duplicates("name").set_index("name")["construction"]
+        c_of = known.drop_duplicates("name").set_index("name")["construction"]
         expect = seg["std_type"].map(c_of)
         rows = np.flatnonzero((expect.notna() & (expect != seg["construction"])
                                & seg["construction"].isin(CONSTRUCTIONS)).to_numpy())
@@ -488,10 +528,14 @@ def _check_std_types(ctx: _Ctx) -> None:
     if len(fd) and ctx.ok("feeders", "conductor_type"):
         ct = fd["conductor_type"].astype(str)
         rows = np.flatnonzero(~ctx.blank("feeders", "conductor_type")
-                              & ~ct.isin(cond["name"]).to_numpy())
-        ctx.emit("unknown_std_type", "feeders", rows, (
-            f"conductor_type {ct.iat[i]!r} is not a known conductor type; known: {known_list}"
-            for i in rows), "warning")
+                              & ~ct.isin(known["name"]).to_numpy())
+        if len(rows):
+            eid = ctx.eid["feeders"]
+            for name, g in pd.Series(rows).groupby(ct.to_numpy()[rows], sort=False):
+                r = g.to_numpy()
+                ctx.rep.add("unknown_std_type", "feeders", eid[r[0]], (
+                    f"conductor_type {name!r} ({len(r)} feeder(s): {_listing(list(eid[r]))}) is "
+                    f"not a known line type ({_type_hint(ctx, name, None)})"), "warning")
 
 
 def _check_values(ctx: _Ctx) -> None:
@@ -536,6 +580,7 @@ def _check_values(ctx: _Ctx) -> None:
             ctx.emit("out_of_range", layer, rows, (
                 f"{col} = {_num(v[i])}; it must be {_RULE_TEXT[rule]}" for i in rows))
 
+    _check_plausible(ctx)
     bs = ctx.t["bus_sections"]
     if len(bs) and ctx.ok("bus_sections", "bays_used", "bays_total"):
         u, tot = bs["bays_used"].to_numpy(), bs["bays_total"].to_numpy()
@@ -573,6 +618,15 @@ def _check_values(ctx: _Ctx) -> None:
         ctx.emit("bays_overused", "nodes", rows, (
             f"spare_bays = {s[i]} exceeds bays_total = {tot[i]}; spare bays are part of the "
             "total" for i in rows))
+    if len(nodes) and ctx.ok("nodes", "spare_bays", "kind"):
+        s_ = nodes["spare_bays"].to_numpy()
+        kind = nodes["kind"].to_numpy()
+        rows = np.flatnonzero((s_ > 0) & ~np.isin(kind, (*BAY_NODE_KINDS, "busbar"))
+                              & np.isin(kind, NODE_KINDS))
+        ctx.emit("bays_ignored", "nodes", rows, (
+            f"spare_bays = {s_[i]} on a {kind[i]!r} node are not offered as connection points; "
+            f"only kinds {', '.join(BAY_NODE_KINDS)} are (an MV/LV station with switchgear: "
+            "kind 'station')" for i in rows), "warning")
     if len(nodes) and ctx.ok("nodes", "p_mw"):
         p = nodes["p_mw"].to_numpy(dtype=float)
         rows = np.flatnonzero(p < 0)
@@ -1267,3 +1321,22 @@ def _check_plannable(ctx: _Ctx) -> None:
     ctx.rep.add("nothing_to_plan", "feeders", "*",
                 f"no feeder is energised: {why}; a plan needs at least one feeder fed from a "
                 "busbar through in-service segments and closed switches")
+
+
+def _check_plausible(ctx: _Ctx) -> None:
+    """Finite but absurd numbers (a reactance of 1e30 ohm/km): the policy's sanity bounds."""
+    try:
+        table = ctx.policy.table("plausible_ranges")
+    except UnknownTypeError:
+        return
+    for layer, col, mx, unit in zip(table["layer"], table["column"], table["max_value"],
+                                    table["unit"], strict=True):
+        t = ctx.t.get(str(layer))
+        if t is None or len(t) == 0 or col not in t.columns or not ctx.ok(str(layer), str(col)):
+            continue
+        v = pd.to_numeric(t[col], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            rows = np.flatnonzero(np.isfinite(v) & (np.abs(v) > float(mx)))
+        ctx.emit("implausible_value", str(layer), rows, (
+            f"{col} = {_num(v[i])} {unit} is beyond the plausible {float(mx):g} {unit} "
+            "(policy table plausible_ranges); check the unit or the value" for i in rows))

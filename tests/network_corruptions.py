@@ -79,7 +79,7 @@ def truncate(src: Path, dst: Path, rng: np.random.Generator) -> Damage:
 
 def flip_bytes(src: Path, dst: Path, rng: np.random.Generator) -> Damage:
     data = bytearray(src.read_bytes())
-    n = int(rng.integers(1, 64))
+    n = int(rng.choice([1, 2, 4, 16, 64]))
     at = rng.integers(0, len(data), n)
     for i in at:
         data[i] ^= int(rng.integers(1, 256))
@@ -125,6 +125,12 @@ NUMERIC = {
     "nodes": ("vn_kv", "p_mw", "spare_bays"),
     "segments": ("length_km", "r_ohm_per_km", "x_ohm_per_km", "max_i_ka"),
 }
+#: Corruptions after which the network must be refused (the others may leave it valid: an
+#: optional layer or column dropped, a byte flipped in unused space).
+MUST_REFUSE = ("truncate", "junk", "nan", "inf", "-inf", "negative", "huge", "text_in_number",
+               "null_geometry", "far_node", "duplicate_id", "unknown_kind", "crs_lie",
+               "undefined_crs", "bad_metric_crs", "nothing_to_plan", "station_values",
+               "wrong_geometry")
 
 
 def _value(kind: str) -> Callable[[Path, Path, np.random.Generator], Damage]:
@@ -133,13 +139,14 @@ def _value(kind: str) -> Callable[[Path, Path, np.random.Generator], Damage]:
     def corrupt(src: Path, dst: Path, rng: np.random.Generator) -> Damage:
         layers = read_layers(src)
         name = str(rng.choice(list(NUMERIC)))
-        col = str(rng.choice(NUMERIC[name]))
+        cols = [c for c in NUMERIC[name] if not (kind == "negative" and c == "p_mw")]
+        col = str(rng.choice(cols))  # a negative p_mw is generation, not a defect
         t = layers[name]
         i = _pick(rng, t)
         t[col] = t[col].astype(float)
         old = float(t[col].iat[i])
         new = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf,
-               "negative": -abs(old) - 1.0}[kind]
+               "negative": -abs(old) - 1.0, "huge": float(rng.choice([1e30, 1e300]))}[kind]
         if kind == "nan" and col in ("p_mw", "spare_bays"):
             new = np.inf  # NaN means "not given" in optional columns: not a defect there
         t.iloc[i, t.columns.get_loc(col)] = new
@@ -184,6 +191,22 @@ def far_node(src: Path, dst: Path, rng: np.random.Generator) -> Damage:
     layers["nodes"] = t.set_geometry(gpd.GeoSeries(geoms, crs=t.crs, index=t.index))
     write_layers(layers, dst)
     return Damage(f"node {_ids(t)[i]} at ({v}, {v})", "nodes", _ids(t)[i])
+
+
+def wrong_geometry(src: Path, dst: Path, rng: np.random.Generator) -> Damage:
+    """A node that is a line, a segment that is a point, a substation that is a polygon."""
+    layers = read_layers(src)
+    name = str(rng.choice(["nodes", "segments", "substations"]))
+    t = layers[name]
+    i = _pick(rng, t)
+    geoms = np.asarray(t.geometry.values, dtype=object).copy()
+    c = shapely.get_coordinates(geoms[i])[0]
+    geoms[i] = {"nodes": shapely.LineString([c, c + 0.001]),
+                "segments": shapely.Point(c),
+                "substations": shapely.box(c[0], c[1], c[0] + 0.001, c[1] + 0.001)}[name]
+    layers[name] = t.set_geometry(gpd.GeoSeries(geoms, crs=t.crs, index=t.index))
+    write_layers(layers, dst)
+    return Damage(f"{name} {_ids(t)[i]} has a {geoms[i].geom_type}", name, _ids(t)[i])
 
 
 def duplicate_id(src: Path, dst: Path, rng: np.random.Generator) -> Damage:
@@ -306,7 +329,8 @@ CORRUPTIONS: dict[str, Callable[[Path, Path, np.random.Generator], Damage]] = {
     "truncate": truncate, "flip_bytes": flip_bytes, "junk": junk,
     "drop_layer": drop_layer, "drop_column": drop_column,
     "nan": _value("nan"), "inf": _value("inf"), "-inf": _value("-inf"),
-    "negative": _value("negative"), "text_in_number": text_in_number,
+    "negative": _value("negative"), "huge": _value("huge"), "text_in_number": text_in_number,
+    "wrong_geometry": wrong_geometry,
     "null_geometry": null_geometry, "far_node": far_node, "duplicate_id": duplicate_id,
     "unknown_kind": unknown_kind, "crs_lie": crs_lie, "undefined_crs": undefined_crs,
     "bad_metric_crs": bad_metric_crs, "nothing_to_plan": nothing_to_plan,
