@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,9 @@ from pyproj import CRS
 from .crs import WGS84, metric_crs_for, outside_crs_area, parse_crs, require_crs
 from .errors import CRSError, ValidationReport
 from .schema import LAYERS, OPTIONAL_LAYERS, REQUIRED_LAYERS, conform, empty_layer
+
+if TYPE_CHECKING:  # networkx is imported only by to_networkx()
+    import networkx as nx
 
 
 @dataclass(eq=False)
@@ -159,6 +163,96 @@ class Network:
                 h.update(idx.astype(np.int64).tobytes())
                 h.update(shapely.get_type_id(geoms).astype(np.int64).tobytes())
         return h.hexdigest()[:16]
+
+    def to_networkx(self, respect_switches: bool = True, include_open: bool = False,
+                    include_out_of_service: bool = False) -> nx.MultiGraph:
+        """The grid as a networkx graph, for a user's own analysis (off every request path).
+
+        Like pandapower's ``topology.create_nxgraph``: one graph node per network node, one
+        edge per segment (key: the segment id) and per switch standing on its own (key: the
+        switch id). Planning never uses this graph: it works on the compiled arrays.
+
+        Parameters
+        ----------
+        respect_switches : bool
+            Leave out segments cut by an open switch and open bare switches (the operating
+            topology, normally-open ties open). ``False`` keeps them as if closed.
+        include_open : bool
+            Keep what an open switch cuts, marked ``open=True`` (ignored when
+            ``respect_switches`` is false: then nothing is open).
+        include_out_of_service : bool
+            Keep segments with ``in_service == False`` (marked ``in_service=False``).
+
+        Returns
+        -------
+        networkx.MultiGraph
+            Node attributes: ``kind``, ``vn_kv``, ``feeder_id``, ``bus_section_id``, ``p_mw``,
+            ``q_mvar``, ``rated_kva``, ``spare_bays``, ``x``/``y`` (metres in :attr:`crs`),
+            ``source_ref``. Edge attributes: ``element`` (``"segment"`` or ``"switch"``),
+            ``id``, ``length_km``, ``r_ohm``, ``x_ohm``, ``z_ohm`` (complex), ``max_i_ka``,
+            ``construction``, ``std_type``, ``feeder_id``, ``in_service``, ``open``; switches
+            have zero length and impedance and their ``kind``. Graph attributes: ``name``,
+            ``version_id``, ``crs``. Edges naming a missing node are left out (validation
+            reports them as dangling).
+
+        Examples
+        --------
+        >>> g = net.to_networkx()  # doctest: +SKIP
+        >>> nx.shortest_path_length(g, "BB1", "F1-DT2", weight="length_km")  # doctest: +SKIP
+        """
+        import networkx as nx
+
+        g = nx.MultiGraph(name=self.name, version_id=self.version_id, crs=self.crs.to_string())
+        nodes, seg, sw = self.layers["nodes"], self.layers["segments"], self.layers["switches"]
+        geoms = np.asarray(nodes.geometry.values, dtype=object)
+        ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        xs = np.full(len(nodes), np.nan)
+        ys = np.full(len(nodes), np.nan)
+        if ok.any():
+            pts = shapely.get_point(geoms[ok], 0) if not (shapely.get_type_id(geoms[ok]) == 0).all() \
+                else geoms[ok]
+            xs[ok], ys[ok] = shapely.get_x(pts), shapely.get_y(pts)
+        cols = ["kind", "vn_kv", "feeder_id", "bus_section_id", "p_mw", "q_mvar", "rated_kva",
+                "spare_bays", "source_ref"]
+        attrs = nodes[cols].assign(x=xs, y=ys).to_dict("records")
+        g.add_nodes_from(zip(nodes["id"], attrs, strict=True))
+        known = pd.Index(nodes["id"])
+
+        sw_seg = sw["segment_id"].astype(str)
+        closed = sw["closed"].to_numpy(dtype=bool)
+        open_segs = set(sw_seg[~closed & (sw_seg != "").to_numpy()]) if respect_switches else set()
+        is_open = seg["id"].isin(open_segs).to_numpy()
+        keep = known.get_indexer(seg["from_node"]) >= 0
+        keep &= known.get_indexer(seg["to_node"]) >= 0
+        if not include_out_of_service:
+            keep &= seg["in_service"].to_numpy(dtype=bool)
+        if not include_open:
+            keep &= ~is_open
+        s = seg[keep]
+        length = s["length_km"].to_numpy(dtype=float)
+        r = s["r_ohm_per_km"].to_numpy(dtype=float) * length
+        x = s["x_ohm_per_km"].to_numpy(dtype=float) * length
+        e_attr = pd.DataFrame({
+            "element": "segment", "id": s["id"].to_numpy(), "length_km": length, "r_ohm": r,
+            "x_ohm": x, "z_ohm": r + 1j * x, "max_i_ka": s["max_i_ka"].to_numpy(dtype=float),
+            "construction": s["construction"].to_numpy(), "std_type": s["std_type"].to_numpy(),
+            "feeder_id": s["feeder_id"].to_numpy(), "in_service": s["in_service"].to_numpy(),
+            "open": is_open[keep]}).to_dict("records")
+        g.add_edges_from(zip(s["from_node"], s["to_node"], s["id"], e_attr, strict=True))
+
+        bare = (sw_seg == "").to_numpy()
+        bare &= known.get_indexer(sw["node_a"]) >= 0
+        bare &= known.get_indexer(sw["node_b"]) >= 0
+        w_open = ~closed & respect_switches
+        if not include_open:
+            bare &= ~w_open
+        w = sw[bare]
+        w_attr = pd.DataFrame({
+            "element": "switch", "id": w["id"].to_numpy(), "kind": w["kind"].to_numpy(),
+            "length_km": 0.0, "r_ohm": 0.0, "x_ohm": 0.0, "z_ohm": 0j, "in_service": True,
+            "open": w_open[bare]}).to_dict("records")
+        g.add_edges_from(zip(w["node_a"], w["node_b"], w["id"], w_attr, strict=True))
+        return g
 
     @property
     def name(self) -> str:
