@@ -73,6 +73,20 @@ Feeders
     ``cable_single_ring`` when cable makes up at least half of its length, else
     ``overhead_multi_<n>tie`` (n = number of such ties, capped at 3); a feeder without ties is
     ``overhead_radial`` (the schema has no radial-cable mode).
+Short-circuit data
+    A substation's ``s_sc_max_mva``, ``s_sc_min_mva``, ``rx_max``, ``rx_min`` come from the
+    in-service external grids at its HV busbar (group): short-circuit powers of parallel
+    external grids add, R/X is the strongest one's. ``vk_percent`` and ``vkr_percent`` are
+    the transformers' means. Where the net gives none they stay NaN and the policy's
+    ``short_circuit_sources`` defaults apply (``meta["short_circuit_sources"]`` says which).
+Stations
+    pandapower's MV/LV stations carry no bay data. With ``station_bays=N``
+    (``--assume-station-bays N``) every ``dist_transformer`` node with no overhead line
+    attached (a cable-network station) becomes kind ``station`` with ``spare_bays = N`` and
+    ``bays_total`` = its lines + N: a connection point, the only place a cable feeder is
+    tapped. Nodes on overhead lines stay ``dist_transformer`` (their lines are tapped). A
+    ``spare_bays`` column on ``net.bus`` is honoured always (a station, or ``rmu`` on a bus
+    without load). ``meta["stations_assumption"]`` says what was assumed for how many.
 Nodes and loads
     Every fed MV bus (group) that is not a busbar is a node: ``dist_transformer`` when loads or
     an MV/LV transformer sit on it, else ``junction``. In-service loads add ``p_mw × scaling``
@@ -94,10 +108,13 @@ Geometry and CRS
     distance from the busbar) treated the same way.
     ``meta["geometry_source"]`` is ``"surveyed"`` only when coordinates are located (``crs``
     given or lon/lat), the median drawn/electrical length ratio lies within
-    :data:`SURVEYED_RATIO` and every line agrees with its ``length_km`` within validation's
-    tolerance (policy ``validation_length_rel_tolerance`` / ``_abs_tolerance_m``); otherwise
-    ``"schematic"`` (SimBench: median ratios 0.15–0.7; pandapower's mv_oberrhein: median 1.0
-    but 17 of 181 straight lines off by more than 20 %).
+    :data:`SURVEYED_RATIO` and no more than :data:`SCHEMATIC_SHARE` of the lines disagree with
+    their ``length_km`` beyond validation's tolerance (policy
+    ``validation_length_rel_tolerance`` / ``_abs_tolerance_m``); those few lines get
+    ``geometry_approximate = True`` (validation warns per line, ``length_km`` is used) and
+    ``meta["geometry_note"]`` lists them. Otherwise ``"schematic"`` (SimBench: median ratios
+    0.15–0.7). pandapower's mv_oberrhein (median 1.0, 17 of 181 straight lines off by more
+    than 20 %) stays surveyed with 17 approximate lines.
 
 The numbers above are import heuristics, not engineering limits, so they live here as named
 constants rather than in policy data.

@@ -271,8 +271,7 @@ def conform(name: str, table: pd.DataFrame, report: ValidationReport | None = No
         rep.add("missing_column", name, "*", msg)
         for col in missing:
             out[col] = None
-    ids = (_element_ids(out["id"]) if "id" in out.columns and "id" not in missing else
-           np.array([f"row {i}" for i in range(len(out))], dtype=object))
+    ids = _LazyIds(out["id"] if "id" in out.columns and "id" not in missing else None, len(out))
     for col in spec["columns"]:
         if col.name not in out.columns:
             out[col.name] = col.default
@@ -297,12 +296,25 @@ def _element_ids(values: pd.Series) -> np.ndarray:
     return ids
 
 
+class _LazyIds:
+    """Element ids for messages, built only when a problem is reported (most tables have none)."""
+
+    def __init__(self, values: pd.Series | None, n: int) -> None:
+        self._values, self._n, self._ids = values, n, None
+
+    def __getitem__(self, i: object) -> object:
+        if self._ids is None:
+            self._ids = (_element_ids(self._values) if self._values is not None else
+                         np.array([f"row {k}" for k in range(self._n)], dtype=object))
+        return self._ids[i]
+
+
 def _short_repr(v: object) -> str:
     r = repr(v)
     return r if len(r) <= 40 else r[:37] + "..."
 
 
-def _report_rows(report: ValidationReport, code: str, layer: str, ids: np.ndarray | None,
+def _report_rows(report: ValidationReport, code: str, layer: str, ids: _LazyIds | None,
                  rows: np.ndarray, messages: list[str], severity: str = "error") -> None:
     if ids is None:  # a column added as all-null for a missing one: reported as missing
         return
@@ -310,7 +322,7 @@ def _report_rows(report: ValidationReport, code: str, layer: str, ids: np.ndarra
         report.add(code, layer, ids[i], m, severity)
 
 
-def _note_defaults(report: ValidationReport, layer: str, col: Column, ids: np.ndarray | None,
+def _note_defaults(report: ValidationReport, layer: str, col: Column, ids: _LazyIds | None,
                    empty: np.ndarray) -> None:
     """One warning per column whose empty cells took the column's default."""
     rows = np.flatnonzero(empty)
@@ -324,7 +336,7 @@ def _note_defaults(report: ValidationReport, layer: str, col: Column, ids: np.nd
 
 
 def _cast(series: pd.Series, col: Column, layer: str, report: ValidationReport,
-          ids: np.ndarray | None) -> pd.Series:
+          ids: _LazyIds | None) -> pd.Series:
     if col.dtype == "str":
         default = col.default if col.default is not None else ""
         kind = pd.api.types.infer_dtype(series, skipna=True)
