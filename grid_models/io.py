@@ -104,6 +104,8 @@ def _assemble(p: Path, layers: dict[str, pd.DataFrame], crs: object, meta: dict[
     """``Network.from_layers`` on what was read; anything unforeseen names the file."""
     try:
         return Network.from_layers(layers, crs=crs, meta=meta, strict=strict)
+    except NetworkFormatError as exc:  # e.g. a required layer is missing: name the file
+        raise NetworkFormatError(f"{p}: {exc}", field=exc.field) from exc
     except GridSchemeError:
         raise
     except Exception as exc:  # corrupt content no check foresaw: still the file's fault

@@ -1221,6 +1221,18 @@ def _check_coordinates(ctx: _Ctx) -> None:
             continue
         bad_p = outside_crs_area(crs, b, margin)
         rows = np.flatnonzero(present)[bad_p]
+        if bad_p.mean() > 0.5:
+            # Most of the layer: the network's metric CRS is not meant for this area (a
+            # metric_crs copied from another network), not the elements.
+            area = crs.area_of_use
+            ctx.crs_layers.add(layer)
+            ctx.rep.add("crs_mismatch", layer, "*",
+                        f"{len(rows)} of {int(present.sum())} geometries of '{layer}' lie outside "
+                        f"the area of the network's metric CRS {crs.to_string()} ({crs.name}"
+                        + (f"; area of use: {area.name}" if area is not None else "") + "); "
+                        "give network_info metric_crs a projected CRS of the network's area (or "
+                        "leave it out to have one chosen)")
+            continue
         coords = [shapely.get_coordinates(geoms[i]) for i in rows[:MAX_LISTED * 10]]
         first = [f"({c[0, 0]:.6g}, {c[0, 1]:.6g})" if len(c) else "()" for c in coords]
         first += ["..."] * (len(rows) - len(first))

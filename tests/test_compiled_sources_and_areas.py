@@ -324,3 +324,37 @@ def test_default_used_and_ignored_bays_are_warnings():
     w = {(p.code, p.layer, p.element_id): p.message for p in report.warnings}
     assert "F2-DT1" in w[("default_used", "nodes", "*")]
     assert "kind 'station'" in w[("bays_ignored", "nodes", "F3-DT1")]
+
+
+def test_assume_station_bays_without_a_number_takes_the_policy_default(tmp_path, capsys):
+    pp = pytest.importorskip("pandapower")
+    from api.cli import build_parser
+    from grid_models.importers import import_network
+
+    args = build_parser().parse_args(["network", "import", "--from", "pandapower", "x.json",
+                                      "--assume-station-bays", "--out", "y.gpkg"])
+    assert args.assume_station_bays == "default"
+    net = pp.create_empty_network()
+    b = [pp.create_bus(net, v, geodata=(106.82 + 0.003 * i, 39.67)) for i, v in
+         enumerate([110, 20, 20, 20])]
+    pp.create_ext_grid(net, b[0])
+    pp.create_transformer(net, b[0], b[1], "25 MVA 110/20 kV")
+    for u, v in ((1, 2), (2, 3)):
+        pp.create_line(net, b[u], b[v], 0.256, "NA2XS2Y 1x95 RM/25 12/20 kV")
+    pp.create_load(net, b[2], p_mw=0.3)
+    pp.create_load(net, b[3], p_mw=0.2)
+    src = tmp_path / "toy.json"
+    pp.to_json(net, str(src))
+    want = int(load_policy().param("import_assumed_station_spare_bays"))
+    imp, notes = import_network(src, "pandapower", station_bays="default")
+    assert (imp.nodes.loc[imp.nodes["kind"] == "station", "spare_bays"] == want).all()
+    assert (imp.nodes["kind"] == "station").sum() == 2
+    assert any(f"assumed {want} spare bay(s) at each of 2 cable-network" in n for n in notes)
+    # Only pandapower imports have stations to assume.
+    roads = tmp_path / "r.geojson"
+    gpd.GeoDataFrame({"highway": ["primary"]},
+                     geometry=[shapely.LineString([(106.82, 39.67), (106.83, 39.67)])],
+                     crs="EPSG:4326").to_file(roads, driver="GeoJSON")
+    rc = main(["network", "import", "--from", "geojson", str(roads), "--assume-station-bays",
+               "2", "--out", str(tmp_path / "r.gpkg")])
+    assert rc == 2 and "pandapower imports only" in capsys.readouterr().err

@@ -196,3 +196,23 @@ def test_non_finite_coordinates_in_memory_are_bad_coordinates():
     got = {(p.code, p.element_id) for p in report.errors}
     assert {("bad_coordinates", "F1-DT2"), ("bad_coordinates", "F2-DT1")} <= got
     assert not {c for c, e in got if e in ("F1-DT2", "F2-DT1")} - {"bad_coordinates"}
+
+
+def test_a_metric_crs_of_another_area_is_one_problem_per_layer():
+    from grid_models.network import Network
+    from grid_models.validation import validate
+
+    net = small_network()
+    L = {}
+    for k, v in net.layers.items():
+        if isinstance(v, gpd.GeoDataFrame) and len(v):
+            v = v.to_crs("EPSG:4326")
+            v = v.set_geometry(v.translate(xoff=-98, yoff=10))  # to lon 8.8, lat 49.7
+        L[k] = v
+    report = validate(Network.from_layers(L, crs="EPSG:4545", strict=False))
+    mism = [p for p in report.errors if p.code == "crs_mismatch"]
+    assert {p.layer for p in mism} >= {"nodes", "segments", "substations"}
+    assert all(p.element_id == "*" and "metric CRS EPSG:4545" in p.message for p in mism)
+    assert not [p for p in report.errors if p.code == "bad_coordinates"]
+    # Left to choose, the network gets the UTM zone of the area and is fine.
+    assert validate(Network.from_layers(L, strict=False)).ok
