@@ -48,12 +48,25 @@ def _cmd_network_import(args: argparse.Namespace) -> int:
     from grid_models.io import write_network
 
     net, notes = import_network(args.source, fmt=args.from_, roads=args.roads, crs=args.crs,
-                                name=args.name)
+                                name=args.name, layer=args.layer,
+                                station_bays=args.assume_station_bays)
     for line in notes:
         print(line)
     write_network(net, args.out)
     print(f"wrote {args.out} (version {net.version_id})")
     return 0
+
+
+def _station_bays(value: str) -> int | str:
+    if value == "default":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of bays") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} bays: give 0 or more")
+    return n
 
 
 def _cmd_network_synth(args: argparse.Namespace) -> int:
@@ -116,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--roads", help="road lines to add (OSM or any line layer)")
     im.add_argument("--crs", help="CRS of the source coordinates when the file does not say")
     im.add_argument("--name", help="network name")
+    im.add_argument("--layer", help="layer of a multi-layer road file (GeoPackage): the "
+                    "--from geojson source, or the --roads file")
+    im.add_argument("--assume-station-bays", nargs="?", const="default", type=_station_bays,
+                    metavar="N", help="pandapower: declare cable-network MV/LV stations "
+                    "connection points with N spare bays (no N: the policy default)")
     im.add_argument("--out", required=True, help="output NET.gpkg (or a folder for GeoJSON)")
     im.set_defaults(func=_cmd_network_import)
     sy = nsub.add_parser("synth", help="generate a synthetic city (deterministic by seed)")

@@ -25,9 +25,10 @@ from scipy.spatial import cKDTree
 from .errors import NetworkValidationError, ValidationReport
 from .forest import depths as forest_depths
 from .forest import levels as forest_levels
-from .policy import Policy
+from .policy import Policy, StandardTypes
 from .road_core import RoadCore, build_road_core
 from .road_graph import RoadGraph, build_road_graph, empty_road_graph
+from .schema import BAY_NODE_KINDS
 
 if TYPE_CHECKING:  # a compiled view (e.g. from the cache) needs no geopandas
     from .network import Network
@@ -35,7 +36,9 @@ if TYPE_CHECKING:  # a compiled view (e.g. from the cache) needs no geopandas
 SQRT3 = np.sqrt(3.0)
 OMEGA = 2 * np.pi * 50.0  # Chinese grid frequency, GB/T 15945
 NODE_KIND_CODES = {"busbar": 0, "rmu": 1, "switching_station": 2, "pole": 3, "junction": 4,
-                   "dist_transformer": 5}
+                   "dist_transformer": 5, "station": 6}
+#: Codes of the node kinds whose spare bays are connection points (schema.BAY_NODE_KINDS).
+BAY_KIND_CODES = tuple(NODE_KIND_CODES[k] for k in BAY_NODE_KINDS)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,21 @@ class CompiledNetwork:
     ss_peak_mw: np.ndarray
     ss_pf: np.ndarray
     ss_hv_kv: np.ndarray
+    # short-circuit source data (IEC 60909-0 network feeder Q and main transformers), after
+    # policy defaults (short_circuit_sources.csv) where the network gives none
+    ss_s_sc_max_mva: np.ndarray
+    ss_s_sc_min_mva: np.ndarray
+    ss_rx_max: np.ndarray
+    ss_rx_min: np.ndarray
+    ss_vk_percent: np.ndarray
+    ss_vkr_percent: np.ndarray
+    ss_sc_default: np.ndarray  # bool: a source value (S''kQ, R/X) came from policy defaults
+    ss_trafo_default: np.ndarray  # bool: vk or vkr came from policy defaults
+    bs_z_q_max_ohm: np.ndarray  # complex source impedance at the section's voltage, max case
+    bs_z_q_min_ohm: np.ndarray  # ... min case (c_min, S''kQ min)
+    bs_z_trafo_ohm: np.ndarray  # complex R + jX of the transformation behind the section
+    bs_c_max: np.ndarray  # IEC 60909 voltage factors at the section's voltage
+    bs_c_min: np.ndarray
     # ties (normally open) between feeders
     tie_feeder_a: np.ndarray
     tie_feeder_b: np.ndarray
@@ -153,7 +171,15 @@ class CompiledNetwork:
     road: RoadGraph
     road_core: RoadCore | None
     area_hull: object  # shapely geometry of the served area (metric)
+    # supply-area classes (供电区域): polygons, and the class everywhere else
+    supply_area_tree: shapely.STRtree | None = None
+    supply_area_ids: np.ndarray = field(default_factory=lambda: np.empty(0, object))
+    supply_area_class: np.ndarray = field(default_factory=lambda: np.empty(0, object))
+    supply_area_m2: np.ndarray = field(default_factory=lambda: np.empty(0))
+    supply_area_default: str = ""
+    supply_area_default_source: str = ""  # "network_info" or "policy"
     meta: dict[str, str] = field(default_factory=dict)
+    validation: ValidationReport | None = None  # the report the network passed (warnings)
 
     @cached_property
     def node_pos(self) -> pd.Index:
@@ -183,40 +209,79 @@ class CompiledNetwork:
             for lv, osel in state["overhead_segments"].items()}  # type: ignore[attr-defined]
         self.__dict__.update(state)
 
+    def supply_area_at(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Supply-area class at each point, vectorised (one STRtree query for all points).
 
-def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
+        Parameters
+        ----------
+        xy : ndarray, shape (n, 2) or (2,)
+            Points in the network's metric CRS.
+
+        Returns
+        -------
+        classes : ndarray of str
+            The class of the smallest ``supply_areas`` polygon holding each point (the most
+            specific one where areas overlap), else :attr:`supply_area_default`.
+        area_ids : ndarray of str
+            The id of that polygon, ``""`` where the default applied.
+        """
+        pts = shapely.points(np.asarray(xy, dtype=float).reshape(-1, 2))
+        cls = np.full(len(pts), self.supply_area_default, dtype=object)
+        ids = np.full(len(pts), "", dtype=object)
+        if self.supply_area_tree is None or len(pts) == 0:
+            return cls, ids
+        inp, hit = self.supply_area_tree.query(pts, predicate="intersects")
+        if inp.size:
+            o = np.lexsort((self.supply_area_m2[hit], inp))
+            inp, hit = inp[o], hit[o]
+            first = np.r_[True, inp[1:] != inp[:-1]]
+            cls[inp[first]] = self.supply_area_class[hit[first]]
+            ids[inp[first]] = self.supply_area_ids[hit[first]]
+        return cls, ids
+
+
+def compile_network(net: Network, policy: Policy, *,
+                    standard_types: StandardTypes | None = None,
+                    validation: ValidationReport | None = None) -> CompiledNetwork:
     """Derive the arrays of ``net`` once (per network version and policy).
+
+    The network is validated first (:func:`grid_models.validation.validate`, about 0.4 s on
+    the L city); a network with validation errors is refused with the same problem codes as
+    ``gridscheme network validate``, so nothing is ever compiled (or planned) on a network
+    that validation rejects. Warnings are kept in :attr:`CompiledNetwork.validation`.
+
+    Parameters
+    ----------
+    net : Network
+    policy : Policy
+    standard_types : StandardTypes, optional
+        For validation (default: the bundled ones).
+    validation : ValidationReport, optional
+        A report already made for this network version (skips validating again).
 
     Raises
     ------
     NetworkValidationError
-        The operating topology is not a radial forest fed from busbars (loops, two busbars
-        connected), or references are dangling; run ``gridscheme network validate`` for the
-        full report.
+        The network has validation errors; ``report`` holds every problem.
     """
-    report = ValidationReport()
+    from .validation import validate
+
+    report = validation if validation is not None else validate(net, standard_types, policy)
+    if not report.ok:
+        raise NetworkValidationError(report)
     L = net.layers
     nodes, segs, sw = L["nodes"], L["segments"], L["switches"]
     feeders, bss, sss = L["feeders"], L["bus_sections"], L["substations"]
     n = len(nodes)
     node_pos = pd.Index(nodes["id"])
-    if not node_pos.is_unique:
-        report.add("duplicate_id", "nodes", node_pos[node_pos.duplicated()][0], "node ids must be unique")
-        raise NetworkValidationError(report)
     xy = shapely.get_coordinates(nodes.geometry.values).reshape(-1, 2) if n else np.zeros((0, 2))
-    if xy.shape[0] != n:
-        raise NetworkValidationError(_one(report, "bad_geometry", "nodes", "*",
-                                          "every node needs a point geometry"))
 
     # --- operating topology: in-service segments not cut by an open switch + closed switches
     open_seg = set(sw.loc[~sw["closed"] & (sw["segment_id"] != ""), "segment_id"])
     seg_on = segs["in_service"].to_numpy() & ~segs["id"].isin(open_seg).to_numpy()
     fi = node_pos.get_indexer(segs["from_node"])
     ti = node_pos.get_indexer(segs["to_node"])
-    bad = seg_on & ((fi < 0) | (ti < 0))
-    for sid in segs.loc[bad, "id"]:
-        report.add("dangling_segment", "segments", sid, "from_node/to_node must name existing nodes")
-    seg_on &= ~bad
+    seg_on &= (fi >= 0) & (ti >= 0)  # validation refused dangling in-service segments
     closed_sw = sw[sw["closed"] & (sw["segment_id"] == "")]
     sa, sb = node_pos.get_indexer(closed_sw["node_a"]), node_pos.get_indexer(closed_sw["node_b"])
     ok_sw = (sa >= 0) & (sb >= 0)
@@ -240,15 +305,16 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
     parent[parent < 0] = -1
     reached = np.zeros(n, bool)
     reached[order[order < n]] = True
-    # Loops: a forest on the reached nodes has exactly (reached - roots) branches.
+    # Loops: a forest on the reached nodes has exactly (reached - roots) branches. Validation
+    # refuses loops (feeder_loop / busbars_connected) before this; kept as a guard.
     n_edges_reached = int(np.count_nonzero(reached[eu] & reached[ev]))
     if n_edges_reached != int(reached.sum()) - roots.size:
-        report.add("loop", "segments", "*",
-                   f"the operating topology has {n_edges_reached - (int(reached.sum()) - roots.size)} "
-                   "loop(s) or busbar-to-busbar path(s) with normally-open ties open; each feeder "
-                   "must be radial (run 'gridscheme network validate' for the elements)")
-    if not report.ok:
-        raise NetworkValidationError(report)
+        guard = ValidationReport()
+        guard.add("feeder_loop", "segments", "*",
+                  f"the operating topology has {n_edges_reached - (int(reached.sum()) - roots.size)} "
+                  "loop(s) or busbar-to-busbar path(s) with normally-open ties open; each feeder "
+                  "must be radial (run 'gridscheme network validate' for the elements)")
+        raise NetworkValidationError(guard)
 
     # branch to parent: map (child, parent) -> edge id via a sparse lookup
     lookup = coo_matrix((np.concatenate([eid, eid]) + (1 << 40),
@@ -377,7 +443,8 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
     seg_child = np.full(len(segs), -1, np.int64)
     seg_child[parent_seg[has]] = np.flatnonzero(has)
     for level in np.unique(np.round(vn[reached], 3)):
-        sel = np.flatnonzero(reached & np.isin(kind, (1, 2)) & (spare > 0) & np.isclose(vn, level))
+        sel = np.flatnonzero(reached & np.isin(kind, BAY_KIND_CODES) & (spare > 0)
+                             & np.isclose(vn, level))
         bay_nodes[float(level)] = _point_index(xy, sel)
         bsel = np.flatnonzero((bs_spare > 0) & np.isclose(bs_vn, level) & (busbar_node >= 0))
         busbar_sections[float(level)] = PointIndex(
@@ -397,6 +464,8 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
     obstacle_tree = shapely.STRtree(obs_ok.geometry.values) if len(obs_ok) else None
     obs_cost = (obs_ok["crossing_cost_cny"].to_numpy(float) if len(obs_ok) else np.zeros(0))
     obs_cost = np.where(np.isnan(obs_cost), policy.cost("crossing", "obstacle"), obs_cost)
+    sc = _short_circuit_sources(sss, bss, bs_ss, bs_unit, policy)
+    areas = _supply_areas(L["supply_areas"], net.meta, policy)
     cust = nodes["customer_id"].to_numpy()
     cm = cust != ""
     hull_pts = np.vstack([xy, ss_xy]) if n else ss_xy
@@ -426,6 +495,7 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
         ss_ids=sss["id"].to_numpy(), ss_xy=ss_xy, ss_n_transformers=sss["n_transformers"].to_numpy(),
         ss_transformer_mva=mva, ss_peak_mw=sss["peak_mw"].to_numpy(),
         ss_pf=sss["power_factor"].to_numpy(), ss_hv_kv=sss["hv_kv"].to_numpy(),
+        **sc,
         tie_feeder_a=tfa, tie_feeder_b=tfb,
         bay_nodes=bay_nodes, busbar_sections=busbar_sections, overhead_segments=overhead,
         node_road_vertex=np.asarray(nv, np.int64), node_road_dist_m=np.asarray(nd, float),
@@ -434,13 +504,108 @@ def compile_network(net: Network, policy: Policy) -> CompiledNetwork:
         obstacle_forbidden=(obs_ok["crossing"] == "forbidden").to_numpy() if len(obs_ok) else np.zeros(0, bool),
         obstacle_cost_cny=obs_cost,
         road=road, road_core=build_road_core(road) if road.n_edges else None,
-        area_hull=hull, meta=dict(net.meta),
+        area_hull=hull, **areas, meta=dict(net.meta), validation=report,
     )
 
 
-def _one(report: ValidationReport, code: str, layer: str, eid: str, msg: str) -> ValidationReport:
-    report.add(code, layer, eid, msg)
-    return report
+def _level_rows(table: pd.DataFrame, kv: np.ndarray) -> np.ndarray:
+    """Row of a by-voltage policy table for each voltage: the nearest level (log scale)."""
+    levels = table["vn_kv"].to_numpy(dtype=float)
+    kv = np.asarray(kv, dtype=float)
+    safe = np.where(np.isfinite(kv) & (kv > 0), kv, levels.max())
+    return np.argmin(np.abs(np.log(safe[:, None]) - np.log(levels[None, :])), axis=1)
+
+
+def _short_circuit_sources(sss: pd.DataFrame, bss: pd.DataFrame, bs_ss: np.ndarray,
+                           bs_unit: np.ndarray, policy: Policy) -> dict[str, np.ndarray]:
+    """Source and transformer impedances per bus section for IEC 60909-0 calculations.
+
+    The network feeder (IEC 60909-0 §6.2): ``Z_Q = c U_nQ^2 / S''kQ`` referred to the section's
+    side of the transformer is ``c vn^2 / S''kQ`` (rated ratio = nominal ratio), with
+    ``X_Q = Z_Q / sqrt(1 + (R/X)^2)``; max case ``c_max, S''kQmax, (R/X)max``, min case
+    ``c_min, S''kQmin, (R/X)min`` (the voltage factor of the HV level). The transformers (§6.3):
+    ``Z_T = vk/100 vn^2 / S_rT``, ``R_T = vkr/100 vn^2 / S_rT`` for the transformer capacity
+    behind the section (``bs_unit_mva``); the correction factor K_T is left to the calculation.
+    Missing values come from the policy table ``short_circuit_sources`` (nearest voltage level),
+    and ``ss_sc_default`` / ``ss_trafo_default`` record where they did.
+    """
+    tab = policy.table("short_circuit_sources")
+    row = _level_rows(tab, sss["hv_kv"].to_numpy(dtype=float))
+
+    def pick(col: str, dcol: str) -> tuple[np.ndarray, np.ndarray]:
+        given = sss[col].to_numpy(dtype=float)
+        dflt = tab[dcol].to_numpy(dtype=float)[row]
+        use = ~np.isfinite(given)
+        return np.where(use, dflt, given), use
+
+    s_max, d1 = pick("s_sc_max_mva", "s_sc_max_mva")
+    s_min, d2 = pick("s_sc_min_mva", "s_sc_min_mva")
+    rx_max, d3 = pick("rx_max", "rx_max")
+    rx_min, d4 = pick("rx_min", "rx_min")
+    vkr, d5 = pick("vkr_percent", "transformer_vkr_percent")
+    vk = sss["vk_percent"].to_numpy(dtype=float)
+    d6 = ~np.isfinite(vk)
+    vk = np.where(d6, policy.param("default_transformer_vk_percent"), vk)
+    c_hv_max = tab["c_max"].to_numpy(dtype=float)[row]
+    c_hv_min = tab["c_min"].to_numpy(dtype=float)[row]
+
+    nb = len(bss)
+    ss = np.maximum(bs_ss, 0)
+    known = bs_ss >= 0
+    vn = bss["vn_kv"].to_numpy(dtype=float)
+
+    def z_q(c: np.ndarray, s_sc: np.ndarray, rx: np.ndarray) -> np.ndarray:
+        if nb == 0:
+            return np.zeros(0, complex)
+        z = c[ss] * vn**2 / s_sc[ss]
+        x = z / np.sqrt(1.0 + rx[ss] ** 2)
+        return np.where(known, rx[ss] * x + 1j * x, np.nan)
+
+    if nb:
+        mva = sss["transformer_mva"].to_numpy(dtype=float)
+        hv = sss["hv_kv"].to_numpy(dtype=float)
+        base = vn**2 / bs_unit  # ohm per 1 (per unit) of the capacity behind the section
+        zt = vk[ss] / 100 * base
+        rt = np.minimum(vkr[ss] / 100 * base, zt)
+        z_t = rt + 1j * np.sqrt(zt**2 - rt**2)
+        # A source straight at the section's voltage (an external grid at an MV busbar): no
+        # transformation between Q and the busbar.
+        direct = np.isclose(hv[ss], vn) | ~np.isfinite(mva[ss])
+        z_t = np.where(known, np.where(direct, 0j, z_t), np.nan)
+        brow = _level_rows(tab, vn)
+        c_max, c_min = tab["c_max"].to_numpy(dtype=float)[brow], tab["c_min"].to_numpy(dtype=float)[brow]
+    else:
+        z_t = np.zeros(0, complex)
+        c_max = c_min = np.zeros(0)
+    return dict(
+        ss_s_sc_max_mva=s_max, ss_s_sc_min_mva=s_min, ss_rx_max=rx_max, ss_rx_min=rx_min,
+        ss_vk_percent=vk, ss_vkr_percent=vkr, ss_sc_default=d1 | d2 | d3 | d4,
+        ss_trafo_default=d5 | d6,
+        bs_z_q_max_ohm=z_q(c_hv_max, s_max, rx_max), bs_z_q_min_ohm=z_q(c_hv_min, s_min, rx_min),
+        bs_z_trafo_ohm=z_t, bs_c_max=c_max, bs_c_min=c_min)
+
+
+def _supply_areas(sa: pd.DataFrame, meta: dict[str, str], policy: Policy) -> dict[str, object]:
+    """STRtree over the supply-area polygons and the class that applies elsewhere."""
+    table = policy.table("supply_area_classes")
+    given = str(meta.get("supply_area_class", "") or "").strip()
+    if given:
+        default, source = given, "network_info"
+    else:
+        flag = table["is_default"].astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
+        default = str(table.loc[flag, "class"].iloc[0]) if flag.any() else ""
+        source = "policy"
+    out: dict[str, object] = {"supply_area_default": default,
+                              "supply_area_default_source": source}
+    if len(sa):
+        geoms = np.asarray(sa.geometry.values, dtype=object)
+        ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        geoms = geoms[ok]
+        out.update(supply_area_tree=shapely.STRtree(geoms) if len(geoms) else None,
+                   supply_area_ids=sa["id"].to_numpy(dtype=object)[ok],
+                   supply_area_class=sa["class"].astype(str).str.strip().to_numpy(dtype=object)[ok],
+                   supply_area_m2=shapely.area(geoms))
+    return out
 
 
 def _sweep(levels, parent, z_up, s_load, shunt_b, v_root, reached, max_iter, tol):

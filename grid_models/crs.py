@@ -10,8 +10,10 @@ elsewhere the WGS 84 UTM zone.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
-from pyproj import CRS
+import numpy as np
+from pyproj import CRS, Transformer
 
 from .errors import CRSError
 
@@ -58,6 +60,19 @@ def metric_crs_for(lon: float, lat: float) -> CRS:
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
+def is_undefined(crs: object) -> bool:
+    """Whether ``crs`` says nothing usable: absent, or a GeoPackage's "undefined" SRS
+    (srs_id 0 "Undefined geographic SRS", -1 "Undefined Cartesian SRS") or another
+    engineering (local) CRS that no transformation can relate to the Earth."""
+    if crs is None:
+        return True
+    try:
+        c = CRS.from_user_input(crs)
+    except Exception:  # an unparsable CRS is as good as none
+        return True
+    return c.name.lower().startswith("undefined") or not (c.is_geographic or c.is_projected)
+
+
 def require_crs(crs: object, layer: str) -> CRS:
     """Refuse a layer without CRS (design rule: a layer with no CRS is refused)."""
     if crs is None:
@@ -65,4 +80,59 @@ def require_crs(crs: object, layer: str) -> CRS:
             f"layer '{layer}' has no coordinate reference system (for a Shapefile: the .prj "
             "file is missing). Add one (EPSG:4326, EPSG:4490 or a projected code) or pass "
             "--crs explicitly.", field=f"{layer}.crs")
+    if is_undefined(crs):
+        name = getattr(crs, "name", str(crs))
+        raise CRSError(
+            f"layer '{layer}' declares an undefined coordinate reference system ({name!r}, "
+            "e.g. a GeoPackage srs_id 0 or -1); refusing to guess. Declare EPSG:4326, "
+            "EPSG:4490 or a projected code.", field=f"{layer}.crs")
     return CRS.from_user_input(crs)
+
+
+def outside_crs_area(crs: CRS, bounds: np.ndarray, margin_deg: float) -> np.ndarray:
+    """Which boxes cannot be coordinates in ``crs``.
+
+    Parameters
+    ----------
+    crs : pyproj.CRS
+        The declared CRS of the coordinates.
+    bounds : ndarray, shape (n, 4)
+        ``minx, miny, maxx, maxy`` of each geometry (``shapely.bounds``).
+    margin_deg : float
+        How far (degrees) beyond the CRS's area of use a coordinate may lie.
+
+    Returns
+    -------
+    ndarray of bool
+        True where a corner is not finite, or lies outside the longitude/latitude range
+        (geographic CRS), or maps outside the CRS's area of use widened by ``margin_deg``
+        (projected CRS): metres declared as degrees, degrees declared as metres, or a point
+        at 1e30.
+    """
+    b = np.asarray(bounds, dtype=float).reshape(-1, 4)
+    bad = ~np.isfinite(b).all(axis=1)
+    x = np.concatenate([b[:, 0], b[:, 2]])
+    y = np.concatenate([b[:, 1], b[:, 3]])
+    if crs.is_geographic:
+        lon, lat = x, y
+    else:
+        tr = _to_geodetic(crs)
+        with np.errstate(all="ignore"):
+            lon, lat = tr.transform(np.where(np.isfinite(x), x, 0.0), np.where(np.isfinite(y), y, 0.0))
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    with np.errstate(invalid="ignore"):
+        out = ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90)
+        area = crs.area_of_use
+        if area is not None and not crs.is_geographic:
+            m = margin_deg
+            out |= (lat < area.south - m) | (lat > area.north + m)
+            if area.west <= area.east:  # an area across the antimeridian is not boxed in lon
+                out |= (lon < area.west - m) | (lon > area.east + m)
+    n = len(b)
+    return bad | out[:n] | out[n:]
+
+
+@lru_cache(maxsize=32)
+def _to_geodetic(crs: CRS) -> Transformer:
+    # Building a Transformer queries the PROJ database: keep the few a session uses.
+    return Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)

@@ -113,13 +113,48 @@ class ValidationReport:
     def codes(self) -> set[str]:
         return {p.code for p in self.problems}
 
-    def render(self, limit: int | None = 200) -> str:
+    def render(self, limit: int | None = 200, grouped: bool | None = None) -> str:
+        """The report as text: a count line, then errors before warnings.
+
+        Parameters
+        ----------
+        limit : int, optional
+            At most this many problem lines (``None``: all).
+        grouped : bool, optional
+            Fold a code shared by more than :data:`GROUP_FROM` elements of one layer into
+            one line with the count, the first ids and the first message (default: grouped
+            unless ``limit`` is ``None``, which lists every problem).
+        """
+        if grouped is None:
+            grouped = limit is not None
         lines = [f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)"]
-        shown = self.problems if limit is None else self.problems[:limit]
-        lines += [str(p) for p in shown]
-        if limit is not None and len(self.problems) > limit:
-            lines.append(f"... and {len(self.problems) - limit} more")
+        ordered = self.errors + self.warnings
+        body: list[str] = []
+        if grouped:
+            groups: dict[tuple[str, str, str], list[Problem]] = {}
+            for p in ordered:
+                groups.setdefault((p.severity, p.layer, p.code), []).append(p)
+            for (sev, layer, code), ps in groups.items():
+                if len(ps) < GROUP_FROM:
+                    body += [str(p) for p in ps]
+                    continue
+                ids = ", ".join(p.element_id for p in ps[:GROUP_IDS])
+                more = f" and {len(ps) - GROUP_IDS} more" if len(ps) > GROUP_IDS else ""
+                body.append(f"[{sev}] {layer}: {code} x{len(ps)} ({ids}{more}); e.g. "
+                            f"{ps[0].element_id}: {ps[0].message}")
+        else:
+            body = [str(p) for p in ordered]
+        shown = body if limit is None else body[:limit]
+        lines += shown
+        if limit is not None and len(body) > limit:
+            lines.append(f"... and {len(body) - limit} more line(s); --all lists every problem")
         return "\n".join(lines)
+
+
+#: A code shared by at least this many elements of one layer is shown as one line.
+GROUP_FROM = 4
+#: Element ids named on a grouped line.
+GROUP_IDS = 5
 
 
 class NetworkValidationError(InputError):

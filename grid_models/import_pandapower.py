@@ -73,6 +73,20 @@ Feeders
     ``cable_single_ring`` when cable makes up at least half of its length, else
     ``overhead_multi_<n>tie`` (n = number of such ties, capped at 3); a feeder without ties is
     ``overhead_radial`` (the schema has no radial-cable mode).
+Short-circuit data
+    A substation's ``s_sc_max_mva``, ``s_sc_min_mva``, ``rx_max``, ``rx_min`` come from the
+    in-service external grids at its HV busbar (group): short-circuit powers of parallel
+    external grids add, R/X is the strongest one's. ``vk_percent`` and ``vkr_percent`` are
+    the transformers' means. Where the net gives none they stay NaN and the policy's
+    ``short_circuit_sources`` defaults apply (``meta["short_circuit_sources"]`` says which).
+Stations
+    pandapower's MV/LV stations carry no bay data. With ``station_bays=N``
+    (``--assume-station-bays N``) every ``dist_transformer`` node with no overhead line
+    attached (a cable-network station) becomes kind ``station`` with ``spare_bays = N`` and
+    ``bays_total`` = its lines + N: a connection point, the only place a cable feeder is
+    tapped. Nodes on overhead lines stay ``dist_transformer`` (their lines are tapped). A
+    ``spare_bays`` column on ``net.bus`` is honoured always (a station, or ``rmu`` on a bus
+    without load). ``meta["stations_assumption"]`` says what was assumed for how many.
 Nodes and loads
     Every fed MV bus (group) that is not a busbar is a node: ``dist_transformer`` when loads or
     an MV/LV transformer sit on it, else ``junction``. In-service loads add ``p_mw × scaling``
@@ -94,10 +108,13 @@ Geometry and CRS
     distance from the busbar) treated the same way.
     ``meta["geometry_source"]`` is ``"surveyed"`` only when coordinates are located (``crs``
     given or lon/lat), the median drawn/electrical length ratio lies within
-    :data:`SURVEYED_RATIO` and every line agrees with its ``length_km`` within validation's
-    tolerance (policy ``validation_length_rel_tolerance`` / ``_abs_tolerance_m``); otherwise
-    ``"schematic"`` (SimBench: median ratios 0.15–0.7; pandapower's mv_oberrhein: median 1.0
-    but 17 of 181 straight lines off by more than 20 %).
+    :data:`SURVEYED_RATIO` and no more than :data:`SCHEMATIC_SHARE` of the lines disagree with
+    their ``length_km`` beyond validation's tolerance (policy
+    ``validation_length_rel_tolerance`` / ``_abs_tolerance_m``); those few lines get
+    ``geometry_approximate = True`` (validation warns per line, ``length_km`` is used) and
+    ``meta["geometry_note"]`` lists them. Otherwise ``"schematic"`` (SimBench: median ratios
+    0.15–0.7). pandapower's mv_oberrhein (median 1.0, 17 of 181 straight lines off by more
+    than 20 %) stays surveyed with 17 approximate lines.
 
 The numbers above are import heuristics, not engineering limits, so they live here as named
 constants rather than in policy data.
@@ -123,7 +140,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from .crs import WGS84, metric_crs_for, parse_crs
-from .errors import NetworkFormatError
+from .errors import InputError, NetworkFormatError
 from .network import Network
 from .policy import load_policy
 
@@ -137,6 +154,9 @@ LV_MAX_KV = 1.0
 SPARE_BAYS = int(load_policy("default").param("import_assumed_spare_bays"))
 #: Median drawn/electrical length ratio within which coordinates count as surveyed.
 SURVEYED_RATIO = (0.8, 1.25)
+#: Share of lines drawn off their length_km beyond which located coordinates are schematic;
+#: below it the grid stays surveyed and those lines are marked approximate.
+SCHEMATIC_SHARE = 0.5
 #: Median ratio within which lon/lat-range coordinates are believed to be geographic.
 PLAUSIBLE_GEOGRAPHIC_RATIO = (0.1, 10.0)
 #: Where abstract (schematic) coordinates are placed: lon, lat in degrees.
@@ -191,7 +211,8 @@ def read_pandapower_json(path: str | os.PathLike) -> pandapowerNet:
 
 
 def network_from_pandapower(net: pandapowerNet, crs: str | None = None,
-                            name: str | None = None, *, power_flow: bool = True) -> Network:
+                            name: str | None = None, *, power_flow: bool = True,
+                            station_bays: int | None = None) -> Network:
     """Import the MV part of a pandapower net as a :class:`Network`.
 
     See the module docstring for every convention and assumption.
@@ -208,6 +229,11 @@ def network_from_pandapower(net: pandapowerNet, crs: str | None = None,
     power_flow : bool
         Run ``pandapower.runpp`` once for the busbar voltages (default); ``False`` sets
         ``vm_pu = 1.0``.
+    station_bays : int, optional
+        Declare every cable-network MV/LV station a switchable connection point with this
+        many spare bays (node kind ``station``; see "Stations" in the module docstring).
+        ``None`` (default): none assumed; a ``spare_bays`` column on ``net.bus`` is honoured
+        either way.
 
     Returns
     -------
@@ -237,7 +263,10 @@ def network_from_pandapower(net: pandapowerNet, crs: str | None = None,
     vm = _busbar_voltages(net, topo, meta) if power_flow else None
     if not power_flow:
         meta["power_flow"] = "not run (power_flow=False); vm_pu = 1.0"
-    tables = _tables(net, topo, vm)
+    if station_bays is not None and (int(station_bays) != station_bays or station_bays < 0):
+        raise InputError(f"station_bays: {station_bays!r} is not a number of bays; give a whole "
+                         "number >= 0", field="station_bays")
+    tables = _tables(net, topo, vm, station_bays, meta)
     geo = _geometry(net, topo, tables, src_crs, meta)
     layers = _assemble(tables, geo)
     _notes(net, topo, meta)
@@ -612,7 +641,8 @@ def _busbar_voltages(net: Any, topo: _Topo, meta: dict[str, str]) -> np.ndarray 
 
 # -- tables -----------------------------------------------------------------------------------
 
-def _tables(net: Any, topo: _Topo, vm: np.ndarray | None) -> dict[str, pd.DataFrame]:
+def _tables(net: Any, topo: _Topo, vm: np.ndarray | None, station_bays: int | None,
+            meta: dict[str, str]) -> dict[str, pd.DataFrame]:
     """Attribute tables (no geometry yet), plus helper columns for the geometry pass."""
     bidx = topo.bus_idx
     line, trafo, eg, sw, load = net["line"], net["trafo"], net["ext_grid"], net["switch"], \
@@ -756,6 +786,9 @@ def _tables(net: Any, topo: _Topo, vm: np.ndarray | None) -> dict[str, pd.DataFr
     sn = _num_col(trafo, "sn_mva", np.nan)
     t_par = _num_col(trafo, "parallel", 1.0)
     vk = _num_col(trafo, "vk_percent", np.nan)
+    vkr = _num_col(trafo, "vkr_percent", np.nan)
+    eg_group = topo.gid[_bidx_get(bidx, eg["bus"])] if len(eg) else np.zeros(0, np.int64)
+    eg_ok = _bool(eg, "in_service")
     for r in bb_rows:
         trs = topo.section_trafos.get(int(r), [])
         if trs:
@@ -764,11 +797,14 @@ def _tables(net: Any, topo: _Topo, vm: np.ndarray | None) -> dict[str, pd.DataFr
             if sid not in sub_rows:
                 all_t = np.flatnonzero(topo.primary & (topo.substation_of_trafo == hv_key))
                 n_t = float(t_par[all_t].sum())
+                # External grids at the substation's HV busbar (group) give its source.
                 sub_rows[sid] = {
                     "id": sid, "name": _substation_name(net, hv_key),
                     "hv_kv": float(topo.vn[hv_key]), "n_transformers": int(round(n_t)),
                     "transformer_mva": float((sn[all_t] * t_par[all_t]).sum() / n_t),
                     "vk_percent": float((vk[all_t] * t_par[all_t]).sum() / n_t),
+                    "vkr_percent": float((vkr[all_t] * t_par[all_t]).sum() / n_t),
+                    **_sc_source(eg, np.flatnonzero(eg_ok & (eg_group == hv_key))),
                     "source_ref": "trafo:" + ",".join(str(t_idx[i]) for i in all_t),
                     "_bus": hv_key}
         else:
@@ -777,11 +813,23 @@ def _tables(net: Any, topo: _Topo, vm: np.ndarray | None) -> dict[str, pd.DataFr
             sub_rows[sid] = {
                 "id": sid, "name": _text(eg, "name", egs[0]),
                 "hv_kv": float(topo.vn[topo.keys[r]]), "n_transformers": 1,
-                "transformer_mva": np.nan, "vk_percent": np.nan,
+                "transformer_mva": np.nan, "vk_percent": np.nan, "vkr_percent": np.nan,
+                **_sc_source(eg, np.asarray(egs)),
                 "source_ref": "ext_grid:" + ",".join(str(eg.index[i]) for i in egs),
                 "_bus": -1, "_section_row": int(r)}
         sub_key.append(sid)
     substations = pd.DataFrame(list(sub_rows.values()))
+    if len(substations):
+        given = substations["s_sc_max_mva"].notna().to_numpy()
+        parts = []
+        if given.any():
+            parts.append(f"{', '.join(substations['id'][given])}: from ext_grid s_sc_max_mva/"
+                         "s_sc_min_mva/rx_max/rx_min")
+        if (~given).any():
+            parts.append(f"{', '.join(substations['id'][~given])}: none in the net (no external "
+                         "grid at the HV busbar, or no s_sc values); the policy defaults by "
+                         "voltage level apply (short_circuit_sources.csv)")
+        meta["short_circuit_sources"] = "; ".join(parts)
     bus_sections = pd.DataFrame({
         "id": bs_ids, "substation_id": sub_key, "vn_kv": topo.vn[topo.keys[bb_rows]],
         "bays_total": bays_used + SPARE_BAYS, "bays_used": bays_used, "vm_pu": vm_bb,
@@ -797,6 +845,7 @@ def _tables(net: Any, topo: _Topo, vm: np.ndarray | None) -> dict[str, pd.DataFr
     spare_node[bb_rows] = SPARE_BAYS
     kind = np.where(topo.is_busbar, "busbar",
                     np.where((n_loads > 0) | (rated_kva > 0), "dist_transformer", "junction"))
+    kind = _stations(net, topo, kind, segments, bays_node, spare_node, station_bays, meta)
     nodes = pd.DataFrame({
         "id": node_ids, "kind": kind, "feeder_id": node_feeder, "bus_section_id": node_bs,
         "vn_kv": topo.vn[topo.keys], "bays_total": bays_node, "spare_bays": spare_node,
@@ -831,6 +880,78 @@ def _tables(net: Any, topo: _Topo, vm: np.ndarray | None) -> dict[str, pd.DataFr
         "n_ties": n_ties})
     return {"substations": substations, "bus_sections": bus_sections, "feeders": feeders,
             "nodes": nodes, "segments": segments, "switches": switches}
+
+
+def _sc_source(eg: pd.DataFrame, rows: np.ndarray) -> dict[str, float]:
+    """Upstream short-circuit data of a substation from the external grid(s) feeding it.
+
+    Parallel external grids add their short-circuit powers; R/X is that of the strongest
+    one. NaN where the net gives nothing (the policy default of the voltage level applies).
+    """
+    out = {"s_sc_max_mva": np.nan, "s_sc_min_mva": np.nan, "rx_max": np.nan, "rx_min": np.nan}
+    if len(rows) == 0:
+        return out
+    for case in ("max", "min"):
+        s_ = _num_col(eg, f"s_sc_{case}_mva", np.nan)[rows]
+        rx = _num_col(eg, f"rx_{case}", np.nan)[rows]
+        ok = np.isfinite(s_) & (s_ > 0)
+        if ok.any():
+            out[f"s_sc_{case}_mva"] = float(s_[ok].sum())
+            rx_ok = rx[ok]
+            out[f"rx_{case}"] = float(rx_ok[np.argmax(s_[ok])])
+    return out
+
+
+def _stations(net: Any, topo: _Topo, kind: np.ndarray, segments: pd.DataFrame,
+              bays_node: np.ndarray, spare_node: np.ndarray, station_bays: int | None,
+              meta: dict[str, str]) -> np.ndarray:
+    """MV/LV stations as connection points: ``bus.spare_bays`` where given, else
+    ``station_bays`` at every cable-network station. Fills ``bays_node`` / ``spare_node``."""
+    nn = len(kind)
+    rows_f = topo.seg_from
+    rows_t = topo.seg_to
+    degree = np.bincount(np.concatenate([rows_f, rows_t]), minlength=nn)
+    overhead = segments["construction"].to_numpy() == "overhead"
+    on_overhead = np.zeros(nn, bool)
+    on_overhead[rows_f[overhead]] = True
+    on_overhead[rows_t[overhead]] = True
+    is_dt = kind == "dist_transformer"
+    declared = np.full(nn, np.nan)
+    bus = net["bus"]
+    if "spare_bays" in bus.columns:
+        per_bus = pd.to_numeric(bus["spare_bays"], errors="coerce").to_numpy(dtype=float)
+        # A node is a group of merged buses: the most any of them declares.
+        by_group = pd.Series(per_bus).groupby(topo.gid).max()
+        declared = by_group.reindex(topo.keys).to_numpy(dtype=float)
+        declared[topo.is_busbar] = np.nan
+    given = np.isfinite(declared) & (declared > 0)
+    assumed = np.zeros(nn, bool)
+    if station_bays is not None and station_bays > 0:
+        assumed = is_dt & ~on_overhead & ~given
+    spare = np.where(given, np.round(np.where(given, declared, 0)), 0).astype(np.int64)
+    spare[assumed] = int(station_bays or 0)
+    sel = given | assumed
+    bays_node[sel] = degree[sel] + spare[sel]
+    spare_node[sel] = spare[sel]
+    out = kind.copy()
+    out[sel & is_dt] = "station"
+    out[sel & ~is_dt] = "rmu"  # a bus without transformer or load but with bays: an RMU
+    parts = []
+    if given.any():
+        parts.append(f"{int(given.sum())} node(s) take spare_bays from the bus table's "
+                     f"spare_bays column ({int((given & is_dt).sum())} station(s), "
+                     f"{int((given & ~is_dt).sum())} ring-main unit(s))")
+    if station_bays is not None:
+        n_oh = int((is_dt & on_overhead & ~given).sum())
+        parts.append(f"assumed {int(station_bays)} spare bay(s) at each of {int(assumed.sum())} "
+                     f"cable-network MV/LV station(s) (MV buses with loads or MV/LV "
+                     f"transformers, no overhead line attached): node kind 'station', "
+                     f"bays_total = lines at the station + {int(station_bays)}; {n_oh} "
+                     "station(s) on overhead lines left as dist_transformer (tapped on the "
+                     "line instead)")
+    if parts:
+        meta["stations_assumption"] = "; ".join(parts)
+    return out
 
 
 def _switch_types(sw: pd.DataFrame) -> pd.Series:
@@ -891,6 +1012,7 @@ class _Geo:
     seg_geoms: np.ndarray
     switch_xy: np.ndarray
     crs: CRS
+    approximate: np.ndarray  # per segment: drawing marked approximate (length_km is used)
 
 
 def _parse_points(values: pd.Series) -> np.ndarray:
@@ -1006,6 +1128,7 @@ def _geometry(net: Any, topo: _Topo, tables: dict[str, pd.DataFrame], src_crs: C
         med = float(np.median(drawn[ok] / length_m[ok])) if ok.any() else float("nan")
         return med, drawn
 
+    approximate = np.zeros(len(length_m), bool)
     lonlat = bool(np.all((np.abs(all_pts[:, 0]) <= 180) & (np.abs(all_pts[:, 1]) <= 90)))
     located_crs: CRS | None = None
     if not layout and src_crs is not None:
@@ -1029,12 +1152,26 @@ def _geometry(net: Any, topo: _Topo, tables: dict[str, pd.DataFrame], src_crs: C
             rel = pol.param("validation_length_rel_tolerance")
             abs_m = pol.param("validation_length_abs_tolerance_m")
             off = np.abs(drawn - length_m) > np.maximum(rel * length_m, abs_m)
-            if off.any():
+            if off.mean() > SCHEMATIC_SHARE:
                 surveyed = False
                 meta["geometry_note"] = (
                     f"{int(off.sum())} of {len(off)} lines are drawn more than {100 * rel:g} % "
                     f"(or {abs_m:g} m) longer or shorter than length_km: coordinates treated "
                     "as schematic")
+            elif off.any():
+                # A few lines drawn as straight sketches do not make a located grid schematic:
+                # those lines are marked approximate (validation warns per line).
+                approximate = off
+                seg_ids = tables["segments"]["id"].to_numpy()
+                k = np.flatnonzero(off)
+                listed = ", ".join(f"{seg_ids[i]} ({100 * (drawn[i] / length_m[i] - 1):+.0f} %)"
+                                   for i in k[:10]) + (f" and {len(k) - 10} more"
+                                                       if len(k) > 10 else "")
+                meta["geometry_note"] = (
+                    f"{len(k)} of {len(off)} lines are drawn more than {100 * rel:g} % (or "
+                    f"{abs_m:g} m) longer or shorter than length_km: {listed}; the grid stays "
+                    "located (surveyed), these lines' drawings are marked approximate "
+                    "(segments.geometry_approximate) and their length_km is used")
         out_crs = located_crs
     else:
         # Abstract coordinates: scale so that median drawn length = median length_km.
@@ -1078,7 +1215,7 @@ def _geometry(net: Any, topo: _Topo, tables: dict[str, pd.DataFrame], src_crs: C
     sw = tables["switches"]
     switch_xy = node_xy[sw["_at"].to_numpy(dtype=np.int64)] if len(sw) else np.zeros((0, 2))
     return _Geo(node_xy=node_xy, sub_xy=sub_xy, seg_geoms=seg_geoms, switch_xy=switch_xy,
-                crs=out_crs)
+                crs=out_crs, approximate=approximate if surveyed else np.zeros_like(approximate))
 
 
 @lru_cache(maxsize=16)
@@ -1228,7 +1365,8 @@ def _assemble(tables: dict[str, pd.DataFrame], geo: _Geo) -> dict[str, pd.DataFr
             geometry=shapely.points(geo.node_xy[bs["_row"].to_numpy(dtype=np.int64)]), crs=crs),
         "feeders": tables["feeders"].drop(columns="n_ties"),
         "nodes": gpd.GeoDataFrame(nodes, geometry=shapely.points(geo.node_xy), crs=crs),
-        "segments": gpd.GeoDataFrame(tables["segments"], geometry=geo.seg_geoms, crs=crs),
+        "segments": gpd.GeoDataFrame(tables["segments"].assign(
+            geometry_approximate=geo.approximate), geometry=geo.seg_geoms, crs=crs),
         "switches": gpd.GeoDataFrame(sw.drop(columns="_at"),
                                      geometry=shapely.points(geo.switch_xy) if len(sw) else [],
                                      crs=crs),

@@ -37,8 +37,8 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from .crs import WGS84, parse_crs
-from .errors import CRSError, NetworkFormatError
+from .crs import WGS84, is_undefined, parse_crs
+from .errors import CRSError, InputError, NetworkFormatError
 from .schema import LAYERS
 
 #: Columns of a foreign layer that may hold the road class, in order of preference.
@@ -76,6 +76,8 @@ class RoadImportReport:
     class_counts: dict[str, int] = field(default_factory=dict)
     source_crs: str = ""
     notes: list[str] = field(default_factory=list)
+    #: False when the layer has no class column at all (one note says so, nothing more).
+    has_class_column: bool = True
 
     def render(self) -> str:
         """A few lines for the command line."""
@@ -83,9 +85,10 @@ class RoadImportReport:
         lines = [
             f"roads: {self.n_lines} line(s) read from {self.source} (CRS {self.source_crs}); "
             f"classes: {classes}",
-            f"roads: {self.n_default_class} line(s) got the default class '{DEFAULT_CLASS}' "
-            "(no class value matched the policy's road_classes)",
         ]
+        if self.has_class_column:
+            lines.append(f"roads: {self.n_default_class} line(s) got the default class "
+                         f"'{DEFAULT_CLASS}' (no class value matched the policy's road_classes)")
         lines += [f"roads: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -132,6 +135,9 @@ def read_roads(path: str | Path, crs: object | None = None, layer: str | None = 
     lookup, osm_tags = _class_lookup(road_classes)
     report = RoadImportReport(source=str(p))
     name = p.name.lower()
+    if layer is not None and name.endswith((".pbf", ".osm", ".osm.xml")):
+        raise InputError(f"{p}: an OSM file has no layers to choose; --layer applies to GIS "
+                         "files such as a GeoPackage", field="layer")
     if name.endswith(".osm.pbf") or name.endswith(".pbf"):
         raw = _read_pbf(p, osm_tags, report)
     elif name.endswith(".osm") or name.endswith(".osm.xml"):
@@ -286,7 +292,7 @@ def _read_ogr(p: Path, layer: str | None, crs: object | None, lookup: dict[str, 
     if layer is None and len(layers) > 1:
         if "roads" not in layers:
             raise NetworkFormatError(f"{p} holds several layers ({', '.join(layers)}); name the "
-                                     "road layer", field="layer")
+                                     "road layer (--layer NAME)", field="layer")
         layer = "roads"
     if layer is not None and layer not in layers:
         raise NetworkFormatError(f"{p}: no layer {layer!r}; layers: {', '.join(layers)}",
@@ -312,6 +318,7 @@ def _read_ogr(p: Path, layer: str | None, crs: object | None, lookup: dict[str, 
             if best is None or hits > best_hits:
                 best, best_hits = cols[cand], hits
     if best is None:
+        report.has_class_column = False
         report.notes.append(f"no road class column (looked for {', '.join(CLASS_COLUMNS)}); "
                             f"every line gets the default class '{DEFAULT_CLASS}'")
     else:
@@ -331,6 +338,13 @@ def _read_ogr(p: Path, layer: str | None, crs: object | None, lookup: dict[str, 
 def _settle_crs(t: gpd.GeoDataFrame, p: Path, crs: object | None,
                 report: RoadImportReport) -> gpd.GeoDataFrame:
     given = parse_crs(crs, "--crs") if crs is not None else None
+    if t.crs is not None and is_undefined(t.crs):
+        if given is None:
+            raise CRSError(f"{p}: the road layer declares an undefined CRS ({t.crs.name!r}); "
+                           "pass --crs (e.g. --crs EPSG:4326, EPSG:4490 or a projected code)",
+                           field="roads.crs")
+        report.notes.append(f"the layer declares an undefined CRS; using --crs {given.to_string()}")
+        return t.set_crs(given, allow_override=True)
     if t.crs is None:
         if p.suffix.lower() in (".geojson", ".json", ".geojsonl", ".geojsons"):
             # RFC 7946: GeoJSON coordinates are WGS 84 longitude/latitude.
@@ -401,7 +415,7 @@ def _finish(raw: gpd.GeoDataFrame, lookup: dict[str, str], report: RoadImportRep
     report.n_default_class = int(default.sum())
     report.class_counts = {str(k): int(v) for k, v in
                            out["road_class"].value_counts().sort_index().items()}
-    if report.n_default_class:
+    if report.n_default_class and report.has_class_column:
         unmatched = Counter(source_class[default].tolist())
         listed = ", ".join(f"{k or '(empty)'} {v}" for k, v in unmatched.most_common(12))
         report.notes.append(f"unmatched class values: {listed}")

@@ -15,6 +15,7 @@ import pandas as pd
 from .errors import InputError, NetworkFormatError
 from .import_roads import read_roads
 from .network import Network
+from .policy import Policy, load_policy
 from .schema import REQUIRED_LAYERS, empty_layer
 
 #: Source formats accepted by :func:`import_network`.
@@ -22,8 +23,9 @@ FORMATS = ("pandapower", "osm", "geojson")
 
 
 def import_network(source: str | Path, fmt: str, roads: str | Path | None = None,
-                   crs: str | None = None, name: str | None = None,
-                   ) -> tuple[Network, list[str]]:
+                   crs: str | None = None, name: str | None = None, *,
+                   layer: str | None = None, station_bays: int | str | None = None,
+                   policy: Policy | None = None) -> tuple[Network, list[str]]:
     """Import a network from a foreign source.
 
     Parameters
@@ -40,6 +42,16 @@ def import_network(source: str | Path, fmt: str, roads: str | Path | None = None
         CRS of the source coordinates when a file does not declare one.
     name : str, optional
         Network name (default: the source file's stem).
+    layer : str, optional
+        Layer to read from a multi-layer road file (a GeoPackage holding roads among other
+        layers, e.g. a network GeoPackage's ``roads``): the source of ``--from geojson``, or
+        the ``roads`` file of a pandapower import.
+    station_bays : int or "default", optional
+        pandapower only: declare cable-network MV/LV stations switchable connection points
+        with this many spare bays (``"default"``: the policy's
+        ``import_assumed_station_spare_bays``); ``None``: none assumed.
+    policy : Policy, optional
+        Source of ``"default"`` (default: the bundled ``default`` profile).
 
     Returns
     -------
@@ -68,8 +80,13 @@ def import_network(source: str | Path, fmt: str, roads: str | Path | None = None
         # Imported lazily: pandapower is an optional extra and slow to import.
         from .import_pandapower import network_from_pandapower, read_pandapower_json
 
+        if station_bays == "default":
+            pol = policy or load_policy()
+            station_bays = int(pol.param("import_assumed_station_spare_bays"))
         pp_net = read_pandapower_json(src)
-        got = network_from_pandapower(pp_net, crs=crs, name=net_name)
+        got = network_from_pandapower(pp_net, crs=crs, name=net_name,
+                                      station_bays=None if station_bays is None
+                                      else int(station_bays))
         if isinstance(got, tuple):  # (Network, notes) if the importer reports notes
             net, pp_notes = got
             notes += [str(n) for n in pp_notes]
@@ -80,7 +97,7 @@ def import_network(source: str | Path, fmt: str, roads: str | Path | None = None
                   if k not in ("name", "source") and not k.startswith("_")]
         if roads is None:
             return net, notes
-        road_gdf = _read_roads_noted(roads, crs, notes)
+        road_gdf = _read_roads_noted(roads, crs, notes, layer)
         if net.meta.get("geometry_source") == "schematic":
             notes.append("the grid's coordinates are schematic: the roads will not line up "
                          "with it, and routes along them mean little")
@@ -94,7 +111,10 @@ def import_network(source: str | Path, fmt: str, roads: str | Path | None = None
     if kind == "osm" and not _is_osm(src):
         raise InputError(f"{src}: --from osm reads .osm.pbf or .osm files; use --from geojson "
                          "for GeoJSON, Shapefile or GeoPackage layers", field="source")
-    road_gdf = _read_roads_noted(src, crs, notes)
+    if station_bays is not None:
+        raise InputError("--assume-station-bays applies to --from pandapower imports only",
+                         field="assume_station_bays")
+    road_gdf = _read_roads_noted(src, crs, notes, layer)
     if roads is not None:
         extra = _read_roads_noted(roads, crs, notes)
         extra = extra.to_crs(road_gdf.crs)
@@ -111,8 +131,9 @@ def import_network(source: str | Path, fmt: str, roads: str | Path | None = None
     return net, notes
 
 
-def _read_roads_noted(path: str | Path, crs: str | None, notes: list[str]) -> gpd.GeoDataFrame:
-    gdf, report = read_roads(path, crs=crs)
+def _read_roads_noted(path: str | Path, crs: str | None, notes: list[str],
+                      layer: str | None = None) -> gpd.GeoDataFrame:
+    gdf, report = read_roads(path, crs=crs, layer=layer)
     notes.extend(report.render().splitlines())
     return gdf
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pyogrio
 
 from .crs import WGS84, parse_crs, require_crs
-from .errors import NetworkFormatError
+from .errors import GridSchemeError, NetworkFormatError
 from .network import Network
 from .schema import LAYERS, REQUIRED_LAYERS, empty_layer
 
@@ -88,14 +88,30 @@ def read_network(path: str | os.PathLike, strict: bool = True) -> Network:
                                      "the file may be truncated", field=name) from exc
         if LAYERS[name]["geometry"]:
             if isinstance(t, gpd.GeoDataFrame):
-                require_crs(t.crs, name) if len(t) else None
+                if len(t):
+                    require_crs(t.crs, name)
             else:
                 t = gpd.GeoDataFrame(t, geometry=gpd.GeoSeries([None] * len(t)), crs=WGS84)
         elif isinstance(t, gpd.GeoDataFrame):
             t = pd.DataFrame(t.drop(columns="geometry"))
         layers[name] = t
     crs = meta.pop("metric_crs", None)
-    return Network.from_layers(layers, crs=crs, meta=meta, strict=strict)
+    return _assemble(p, layers, crs, meta, strict)
+
+
+def _assemble(p: Path, layers: dict[str, pd.DataFrame], crs: object, meta: dict[str, str],
+              strict: bool) -> Network:
+    """``Network.from_layers`` on what was read; anything unforeseen names the file."""
+    try:
+        return Network.from_layers(layers, crs=crs, meta=meta, strict=strict)
+    except NetworkFormatError as exc:  # e.g. a required layer is missing: name the file
+        raise NetworkFormatError(f"{p}: {exc}", field=exc.field) from exc
+    except GridSchemeError:
+        raise
+    except Exception as exc:  # corrupt content no check foresaw: still the file's fault
+        raise NetworkFormatError(
+            f"{p}: cannot be read as a network ({type(exc).__name__}: {_short(exc)}); the "
+            "file may be corrupt; run 'gridscheme network validate' on it", field="path") from exc
 
 
 def write_network(net: Network, path: str | os.PathLike, crs: object = "EPSG:4326") -> Path:
@@ -196,7 +212,7 @@ def _read_geojson_dir(p: Path, strict: bool) -> Network:
         for name in REQUIRED_LAYERS:
             layers.setdefault(name, empty_layer(name, WGS84))
     crs = meta.pop("metric_crs", None)
-    return Network.from_layers(layers, crs=crs, meta=meta, strict=strict)
+    return _assemble(p, layers, crs, meta, strict)
 
 
 def _short(exc: Exception) -> str:

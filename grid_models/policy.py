@@ -61,10 +61,26 @@ def _short(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class StandardTypes:
-    """Conductor and transformer standard types."""
+    """Conductor and transformer standard types.
+
+    ``conductors`` are the types offered for new lines (each has a price in the policy);
+    ``line_catalogue`` holds further known line types that existing networks may name, such as
+    pandapower's own (``pandapower_lines.csv``, written by ``python -m
+    grid_models.pandapower_types``): validation knows them, planning never proposes them.
+    """
 
     conductors: pd.DataFrame
     transformers: pd.DataFrame
+    line_catalogue: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @cached_property
+    def line_types(self) -> pd.DataFrame:
+        """Every known line type, one row per name (``conductors`` win over the catalogue)."""
+        cat = self.line_catalogue
+        if len(cat) == 0:
+            return self.conductors.drop_duplicates("name")
+        both = pd.concat([self.conductors, cat], ignore_index=True)
+        return both.drop_duplicates("name").reset_index(drop=True)
 
     def conductor(self, name: str) -> pd.Series:
         """Look up a conductor by name; raises naming the known ones when unknown."""
@@ -79,7 +95,9 @@ class StandardTypes:
 def load_standard_types(folder: str | Path | None = None) -> StandardTypes:
     """Load standard types from ``folder`` (default: the bundled tables)."""
     d = Path(folder) if folder else STD_DIR
-    return StandardTypes(_read_csv(d / "conductors.csv"), _read_csv(d / "transformers.csv"))
+    cat = d / "pandapower_lines.csv"
+    return StandardTypes(_read_csv(d / "conductors.csv"), _read_csv(d / "transformers.csv"),
+                         _read_csv(cat) if cat.exists() else pd.DataFrame())
 
 
 @dataclass(frozen=True)

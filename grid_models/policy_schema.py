@@ -124,9 +124,19 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (
     TableSpec("remedy_substations", ("project",), (
         _s("project"), _f("vn_kv", "kV", gt=0), _f("max_kva", "kVA", gt=0, allow_inf=True),
         _f("cost_cny", "CNY", ge=0))),
-    TableSpec("supply_radius", ("area_class", "vn_kv"), (
-        _s("area_class"), _f("vn_kv", "kV", gt=0), _f("max_radius_km", "km", gt=0),
-        _b("is_default"))),
+    TableSpec("supply_area_classes", ("class",), (
+        _s("class"), _b("is_default"),
+        _f("max_radius_10kv_km", "km", gt=0, required=False, allow_blank=True),
+        _f("max_radius_20kv_km", "km", gt=0, required=False, allow_blank=True),
+        _s("description_zh", required=False, default="", allow_blank=True),
+        _s("description_en", required=False, default="", allow_blank=True))),
+    TableSpec("short_circuit_sources", ("vn_kv",), (
+        _f("vn_kv", "kV", gt=0), _f("s_sc_max_mva", "MVA", gt=0), _f("s_sc_min_mva", "MVA", gt=0),
+        _f("rx_max", "ratio", ge=0), _f("rx_min", "ratio", ge=0), _f("c_max", "", gt=0, le=1.2),
+        _f("c_min", "", gt=0, le=1.2), _f("transformer_vkr_percent", "%", ge=0, le=20))),
+    TableSpec("plausible_ranges", ("layer", "column"), (
+        _s("layer"), _s("column"), _f("max_value", gt=0), _s("unit", required=False, default="",
+                                                            allow_blank=True))),
     TableSpec("customer_transformers", ("hv_kv", "kva"), (
         _f("hv_kv", "kV", gt=0), _f("kva", "kVA", gt=0))),
 )}
@@ -193,6 +203,9 @@ class Parameters:
     validation_endpoint_tolerance_m: float = _p("m", ge=0)
     validation_feeder_overload_ratio: float = _p("ratio", gt=0)
     import_assumed_spare_bays: int = _p("count", ge=0)
+    import_assumed_station_spare_bays: int = _p("count", ge=0)
+    validation_crs_area_margin_deg: float = _p("deg", ge=0)
+    validation_layer_offset_km: float = _p("km", gt=0)
     rejected_shown: int = _p("count", ge=0)
     remedy_bays_searched_per_circuit: int = _p("count", ge=1)
     remedy_load_transfers_shown: int = _p("count", ge=0)

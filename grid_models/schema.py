@@ -43,7 +43,14 @@ NODE_KINDS = (
     "pole",
     "junction",
     "dist_transformer",  # an existing customer's or public distribution transformer
+    # An MV/LV station (配电站 / 箱变 with ring-main switchgear) whose spare bays make it a
+    # switchable connection point; it may carry load like a dist_transformer.
+    "station",
 )
+#: Node kinds whose spare bays are connection points (a cable feeder is tapped only there).
+BAY_NODE_KINDS = ("rmu", "switching_station", "station")
+#: Supply-area classes of distribution planning guidance (DL/T 5729 / Q/GDW 10738 供电区域).
+SUPPLY_AREA_CLASSES = ("A+", "A", "B", "C", "D", "E")
 CONSTRUCTIONS = ("cable", "overhead")
 SWITCH_KINDS = ("tie", "sectionalizer", "breaker", "disconnector")
 CROSSINGS = ("forbidden", "costly")
@@ -60,7 +67,17 @@ LAYERS: dict[str, dict] = {
             Column("peak_mw", "float", default=np.nan, description="measured peak of all main transformers"),
             Column("power_factor", "float", default=0.95),
             Column("vk_percent", "float", default=np.nan,
-                   description="short-circuit voltage of each main transformer; NaN = standard type"),
+                   description="short-circuit voltage of each main transformer; NaN = policy default"),
+            Column("vkr_percent", "float", default=np.nan,
+                   description="resistive part of vk (copper losses); NaN = policy default"),
+            # Upstream network at the substation's HV busbar (IEC 60909-0 network feeder Q);
+            # NaN = the policy default of the voltage level (short_circuit_sources.csv).
+            Column("s_sc_max_mva", "float", default=np.nan,
+                   description="upstream short-circuit power, maximum case"),
+            Column("s_sc_min_mva", "float", default=np.nan,
+                   description="upstream short-circuit power, minimum case"),
+            Column("rx_max", "float", default=np.nan, description="R/X of the source, maximum case"),
+            Column("rx_min", "float", default=np.nan, description="R/X of the source, minimum case"),
             Column("source_ref", "str", default=""),
         ],
     },
@@ -126,6 +143,8 @@ LAYERS: dict[str, dict] = {
             Column("c_nf_per_km", "float", default=0.0),
             Column("max_i_ka", "float", True),
             Column("in_service", "bool", default=True),
+            Column("geometry_approximate", "bool", default=False,
+                   description="drawn geometry is a sketch; length_km is authoritative"),
             Column("source_ref", "str", default=""),
         ],
     },
@@ -160,6 +179,17 @@ LAYERS: dict[str, dict] = {
             Column("name", "str", default=""),
         ],
     },
+    # Supply-area classes (供电区域) by polygon; elsewhere the network-wide default applies
+    # (network_info ``supply_area_class``, else the policy's default class).
+    "supply_areas": {
+        "geometry": "Polygon",
+        "columns": [
+            Column("id", "str", True),
+            Column("class", "str", True, description="one of SUPPLY_AREA_CLASSES"),
+            Column("name", "str", default=""),
+            Column("source_ref", "str", default=""),
+        ],
+    },
     # Optional time series (attribute tables, no geometry).
     "load_history": {
         "geometry": None,
@@ -180,7 +210,8 @@ LAYERS: dict[str, dict] = {
 }
 
 REQUIRED_LAYERS = ("substations", "bus_sections", "feeders", "nodes", "segments")
-OPTIONAL_LAYERS = ("switches", "roads", "obstacles", "load_history", "load_curves")
+OPTIONAL_LAYERS = ("switches", "roads", "obstacles", "supply_areas", "load_history",
+                   "load_curves")
 
 
 def empty_layer(name: str, crs: object | None = None) -> pd.DataFrame:
@@ -199,9 +230,10 @@ def _pandas_dtype(kind: str) -> str:
 def conform(name: str, table: pd.DataFrame, report: ValidationReport | None = None) -> pd.DataFrame:
     """Bring ``table`` to the canonical columns and dtypes of layer ``name``.
 
-    Missing optional columns get their defaults; a missing required column is reported (or
-    raised as :class:`~grid_models.errors.NetworkFormatError` when no report is given).
-    Extra columns are kept.
+    Missing optional columns get their defaults, and so do empty cells of optional columns
+    that have one (a ``default_used`` warning says how many); a missing required column
+    (``missing_column``) or a value that is not a number / not true-false (``bad_value``, one
+    problem per element) is reported. Extra columns are kept.
 
     Parameters
     ----------
@@ -210,15 +242,17 @@ def conform(name: str, table: pd.DataFrame, report: ValidationReport | None = No
     table : pandas.DataFrame
         The table as read or built.
     report : ValidationReport, optional
-        Where to record problems instead of raising.
+        Where to record problems; without one, errors raise
+        :class:`~grid_models.errors.NetworkValidationError` (after the whole table was read).
 
     Returns
     -------
     pandas.DataFrame
         A new table (GeoDataFrame for geometric layers).
     """
-    from .errors import NetworkFormatError
+    from .errors import NetworkValidationError
 
+    rep = report if report is not None else ValidationReport()
     spec = LAYERS[name]
     if len(table) == 0:
         # Empty layers written by other tools often carry no columns at all.
@@ -234,23 +268,75 @@ def conform(name: str, table: pd.DataFrame, report: ValidationReport | None = No
     if missing:
         msg = (f"layer '{name}' lacks required column(s) {missing}; "
                f"required are {[c.name for c in spec['columns'] if c.required]}")
-        if report is None:
-            raise NetworkFormatError(msg, field=f"{name}.{missing[0]}")
-        report.add("missing_column", name, "*", msg)
+        rep.add("missing_column", name, "*", msg)
         for col in missing:
             out[col] = None
+    ids = _LazyIds(out["id"] if "id" in out.columns and "id" not in missing else None, len(out))
     for col in spec["columns"]:
         if col.name not in out.columns:
             out[col.name] = col.default
-        out[col.name] = _cast(out[col.name], col, name, report)
+            continue
+        out[col.name] = _cast(out[col.name], col, name, rep,
+                              ids if col.name not in missing else None)
     if spec["geometry"] is not None and not isinstance(out, gpd.GeoDataFrame):
         out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([None] * len(out)))
+    if report is None and rep.errors:
+        raise NetworkValidationError(rep)
     return out
 
 
-def _cast(series: pd.Series, col: Column, layer: str, report: ValidationReport | None) -> pd.Series:
-    from .errors import NetworkFormatError
+def _element_ids(values: pd.Series) -> np.ndarray:
+    """Ids for messages: the id as text, ``row i`` where it is empty."""
+    s = values.astype(object).where(values.notna(), "")
+    if pd.api.types.infer_dtype(s, skipna=True) != "string":
+        s = s.map(_id_str)
+    ids = s.astype(str).to_numpy(dtype=object)
+    empty = np.char.str_len(np.char.strip(ids.astype(str))) == 0 if len(ids) else np.zeros(0, bool)
+    ids[empty] = [f"row {i}" for i in np.flatnonzero(empty)]
+    return ids
 
+
+class _LazyIds:
+    """Element ids for messages, built only when a problem is reported (most tables have none)."""
+
+    def __init__(self, values: pd.Series | None, n: int) -> None:
+        self._values, self._n, self._ids = values, n, None
+
+    def __getitem__(self, i: object) -> object:
+        if self._ids is None:
+            self._ids = (_element_ids(self._values) if self._values is not None else
+                         np.array([f"row {k}" for k in range(self._n)], dtype=object))
+        return self._ids[i]
+
+
+def _short_repr(v: object) -> str:
+    r = repr(v)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def _report_rows(report: ValidationReport, code: str, layer: str, ids: _LazyIds | None,
+                 rows: np.ndarray, messages: list[str], severity: str = "error") -> None:
+    if ids is None:  # a column added as all-null for a missing one: reported as missing
+        return
+    for i, m in zip(rows, messages, strict=True):
+        report.add(code, layer, ids[i], m, severity)
+
+
+def _note_defaults(report: ValidationReport, layer: str, col: Column, ids: _LazyIds | None,
+                   empty: np.ndarray) -> None:
+    """One warning per column whose empty cells took the column's default."""
+    rows = np.flatnonzero(empty)
+    if ids is None or len(rows) == 0:
+        return
+    shown = ", ".join(str(v) for v in ids[rows[:5]]) + (
+        f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    report.add("default_used", layer, "*",
+               f"{len(rows)} empty value(s) in column '{col.name}' taken as its default "
+               f"{col.default!r} ({shown}); fill them if the default is wrong", "warning")
+
+
+def _cast(series: pd.Series, col: Column, layer: str, report: ValidationReport,
+          ids: _LazyIds | None) -> pd.Series:
     if col.dtype == "str":
         default = col.default if col.default is not None else ""
         kind = pd.api.types.infer_dtype(series, skipna=True)
@@ -258,9 +344,10 @@ def _cast(series: pd.Series, col: Column, layer: str, report: ValidationReport |
             return series.astype(object).where(series.notna(), default)
         if kind == "integer":
             return series.astype("int64").astype(str).astype(object)
-        if kind == "floating" and series.notna().all():
+        if kind == "floating" and series.notna().all() and np.isfinite(series.to_numpy(float)).all():
             whole = np.mod(series.to_numpy(float), 1) == 0
-            if whole.all():  # ids read back from files as floats (1.0): keep "1", not "1.0"
+            if whole.all() and (np.abs(series.to_numpy(float)) < 2**53).all():
+                # ids read back from files as floats (1.0): keep "1", not "1.0"
                 return series.astype("int64").astype(str).astype(object)
         s = series.astype(object).where(series.notna(), default)
         return s.map(_id_str)
@@ -268,28 +355,43 @@ def _cast(series: pd.Series, col: Column, layer: str, report: ValidationReport |
         if series.dtype == bool:
             return series
         mapped = series.map(_to_bool)
-        bad = mapped.isna() & series.notna()
-        if bad.any():
-            msg = f"column '{col.name}' must be true/false; got {series[bad].iloc[0]!r}"
-            if report is None:
-                raise NetworkFormatError(f"layer '{layer}': {msg}", field=f"{layer}.{col.name}")
-            report.add("bad_value", layer, "*", msg)
-        return mapped.fillna(bool(col.default)).astype(bool)
+        bad = (mapped.isna() & series.notna()).to_numpy()
+        rows = np.flatnonzero(bad)
+        _report_rows(report, "bad_value", layer, ids, rows, [
+            f"column '{col.name}' must be true/false; got {_short_repr(series.iat[i])}"
+            for i in rows])
+        _note_defaults(report, layer, col, ids, series.isna().to_numpy())
+        return mapped.where(mapped.notna(), bool(col.default)).astype(bool)
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        num = series  # already numeric: nothing can be malformed
-        bad = pd.Series(False, index=series.index)
+        num = series.astype("float64")  # already numeric: nothing can be malformed
+        bad = np.zeros(len(series), bool)
     else:
-        num = pd.to_numeric(series, errors="coerce")
-        bad = num.isna() & series.notna() & (series.astype(str).str.strip() != "")
-    if bad.any():
-        msg = f"column '{col.name}' must be numeric; got {series[bad].iloc[0]!r}"
-        if report is None:
-            raise NetworkFormatError(f"layer '{layer}': {msg}", field=f"{layer}.{col.name}")
-        report.add("bad_value", layer, "*", msg)
+        num = pd.to_numeric(series, errors="coerce").astype("float64")
+        text = series.astype(str).str.strip()
+        bad = (num.isna() & series.notna() & (text != "")
+               & ~text.str.lower().isin(("nan", "none", "null"))).to_numpy()
+    v = num.to_numpy(dtype=float)
+    if col.dtype == "int":
+        # Beyond 2**53 a float is no longer a whole count, and inf is none at all.
+        with np.errstate(invalid="ignore"):
+            bad |= ~np.isnan(v) & ~(np.abs(v) < 2**53)
+    rows = np.flatnonzero(bad)
+    _report_rows(report, "bad_value", layer, ids, rows, [
+        f"column '{col.name}' must be {'a whole number' if col.dtype == 'int' else 'numeric'}; "
+        f"got {_short_repr(series.iat[i])}" for i in rows])
+    num = num.where(~bad, np.nan)
+    empty = num.isna().to_numpy() & ~bad
     if col.dtype == "int":
         fill = 0 if col.default is None or (isinstance(col.default, float) and np.isnan(col.default)) else col.default
+        if col.required:
+            rows = np.flatnonzero(empty)
+            _report_rows(report, "missing_value", layer, ids, rows, [
+                f"{col.name} is missing; give a whole number" for _ in rows])
+        elif col.default is not None:
+            _note_defaults(report, layer, col, ids, empty)
         return num.fillna(fill).round().astype("int64")
-    if col.default is not None:
+    if col.default is not None and not (isinstance(col.default, float) and np.isnan(col.default)):
+        _note_defaults(report, layer, col, ids, empty)
         num = num.fillna(col.default)
     return num.astype("float64")
 

@@ -41,6 +41,7 @@ What is built, stage by stage:
    >= units) has its ordinary feeders scaled down. Loads are spread over the transformers.
 7. **Load history and curves.** Annual peaks with growth and noise (with a gap and an outlier
    on purpose), and typical-day 15-minute curves for some feeders.
+8. **Supply areas.** The urban core is supply-area class B, the rural ring around it D.
 
 Sizes with seed 1 on a 2-core machine (time includes ``Network.from_layers``):
 S 2.2k grid nodes, 3.5k road vertices, ~1 s; M 19k nodes, 43k road vertices, ~3.5 s;
@@ -1560,9 +1561,20 @@ def _tables(P: SynthProfile, scale: str, seed: int, R: _Streets, S: _Subs, plans
         "id": _ids("OB", len(ob), 2), "kind": [o[0] for o in ob], "crossing": [o[1] for o in ob],
         "crossing_cost_cny": np.nan, "name": [o[2] for o in ob]},
         geometry=[o[3] for o in ob], crs=CRS)
+    # Supply-area classes (供电区域): the urban core is class B, the overhead ring around it D
+    # (a rural area), padded so that customers just outside the streets fall inside too.
+    cx0, cy0, cx1, cy1 = R.core_box
+    ox0, oy0, ox1, oy1 = R.outer_box
+    pad = 1000.0
+    core = shapely.box(cx0, cy0, cx1, cy1)
+    ring = shapely.difference(shapely.box(ox0 - pad, oy0 - pad, ox1 + pad, oy1 + pad), core)
+    supply_areas = gpd.GeoDataFrame({
+        "id": ["SA1", "SA2"], "class": ["B", "D"], "name": ["urban core", "rural ring"],
+        "source_ref": ""}, geometry=[core, ring], crs=CRS)
     layers = {"substations": substations, "bus_sections": bus_sections, "feeders": feeders,
               "nodes": nodes, "segments": segments, "switches": switches, "roads": roads,
-              "obstacles": obstacles, "load_history": hist, "load_curves": curves}
+              "obstacles": obstacles, "supply_areas": supply_areas, "load_history": hist,
+              "load_curves": curves}
     meta = {"name": f"synth-{scale}-{seed}", "geometry_source": "surveyed",
             "generator": "grid_models.synth", "scale": scale, "seed": str(seed),
             "road_vertices": str(R.n_road_vertices)}

@@ -10,8 +10,20 @@ Problem codes (stable; severity in brackets, ``e`` error, ``w`` warning):
 ============================ ===================================================================
 code                          meaning
 ============================ ===================================================================
-unreadable, no_crs            [e] the file cannot be read / a layer has no CRS (validate_path)
-missing_column, bad_value     [e] from reading: a required column is absent / not numeric
+unreadable, no_crs            [e] the file cannot be read / a layer has no (or an undefined) CRS
+bad_crs                       [e] network_info metric_crs unknown or not projected (validate_path)
+crs_mismatch                  [e] a layer's coordinates cannot be in its declared CRS (metres
+                                  declared as degrees, degrees declared in a projected CRS), or
+                                  the layer lies far from the grid's nodes
+bad_coordinates               [e] an element's coordinates are not finite or lie outside its
+                                  CRS's area of use (a node at 1e30)
+missing_column, bad_value     [e] from reading: a required column is absent / a cell is not a
+                                  number (or true/false), named by element
+default_used                  [w] from reading: empty cells of an optional column took its default
+non_finite_value              [e] inf / -inf in a number column
+implausible_value             [e] a finite number beyond the policy's plausible_ranges
+nothing_to_plan               [e] no feeder is energised (no segments, all out of service, all
+                                  switches open, a roads-only network)
 empty_id, duplicate_id        [e] an element without id / an id used twice in one layer
 dangling_segment              [e] from_node or to_node is not a node id
 dangling_switch               [e] node_a, node_b or segment_id names no node / segment
@@ -31,7 +43,10 @@ unknown_connection_mode       [e] feeders.connection_mode not in schema.CONNECTI
 unknown_construction          [e] segments.construction not in schema.CONSTRUCTIONS
 unknown_switch_kind           [e] switches.kind not in schema.SWITCH_KINDS
 unknown_crossing              [e] obstacles.crossing not in schema.CROSSINGS
-unknown_std_type              [e] unknown std_type and r/x/max_i missing; [w] when given
+unknown_supply_area_class     [e] supply_areas.class / network_info supply_area_class not in the
+                                  policy's supply_area_classes
+unknown_std_type              [e] unknown std_type and r/x/max_i missing; [w] when given (one
+                                  warning per type); known: conductors.csv + pandapower_lines.csv
 missing_value                 [e] a required number is missing
 non_positive_length           [e] length_km <= 0
 out_of_range                  [e] any other number outside its valid range
@@ -39,7 +54,8 @@ bays_overused                 [e] more bays used (or spare, or feeders) than exi
 voltage_mismatch              [e] a segment joins two voltages; feeder/busbar vs bus section
 missing_geometry              [e] no geometry where one is required
 wrong_geometry_type           [e] e.g. a segment that is not a LineString
-length_mismatch               [e] geometry length vs length_km beyond tolerance ([w] schematic)
+length_mismatch               [e] geometry length vs length_km beyond tolerance ([w] schematic
+                                  network or segments.geometry_approximate)
 feeder_overload               [e] feeder load above its rating
 negative_load                 [w] p_mw < 0 (generation exported at the node)
 feeder_mismatch               [w] feeder_id differs from the feeder tree the element lies in
@@ -51,8 +67,15 @@ construction_mismatch         [w] construction differs from the std_type's
 unknown_road_class            [w] road_class not in the policy's road_classes table
 switch_segment_mismatch       [w] a switch on a segment touches neither of its ends
 geometry_endpoint_mismatch    [w] a segment's geometry ends away from its nodes
-invalid_geometry              [w] an obstacle polygon that is not valid
+invalid_geometry              [w] an obstacle or supply-area polygon that is not valid
+supply_areas_overlap          [w] two supply areas of different classes overlap
+bays_ignored                  [w] spare_bays on a node kind that is no connection point
 ============================ ===================================================================
+
+Problems met while reading (``read_network(path, strict=False)``) come first; cells and
+geometries reported there are not reported again. ``compile_network`` runs :func:`validate`
+and refuses a network with errors, so the planner never works on one (about 0.4-0.6 s on the
+L city on a 2-core machine).
 
 The operating topology (docs/architecture.md): in-service segments not cut by an open switch
 plus closed switches standing on their own (bus couplers). With normally-open ties open, each
@@ -74,11 +97,19 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from .errors import CRSError, NetworkFormatError, ValidationReport
+from .crs import outside_crs_area
+from .errors import (
+    CRSError,
+    NetworkFormatError,
+    NetworkValidationError,
+    UnknownTypeError,
+    ValidationReport,
+)
 from .io import read_network
 from .network import Network
 from .policy import Policy, StandardTypes, load_policy, load_standard_types
 from .schema import (
+    BAY_NODE_KINDS,
     CONNECTION_MODES,
     CONSTRUCTIONS,
     CROSSINGS,
@@ -109,6 +140,12 @@ _RANGES: tuple[tuple[str, str, str], ...] = (
     ("substations", "transformer_mva", "pos"),
     ("substations", "peak_mw", "nonneg"),
     ("substations", "power_factor", "pf"),
+    ("substations", "vk_percent", "pos"),
+    ("substations", "vkr_percent", "nonneg"),
+    ("substations", "s_sc_max_mva", "pos"),
+    ("substations", "s_sc_min_mva", "pos"),
+    ("substations", "rx_max", "nonneg"),
+    ("substations", "rx_min", "nonneg"),
     ("bus_sections", "vn_kv", "pos"),
     ("bus_sections", "bays_total", "nonneg"),
     ("bus_sections", "bays_used", "nonneg"),
@@ -128,12 +165,13 @@ _RANGES: tuple[tuple[str, str, str], ...] = (
     ("segments", "max_i_ka", "pos"),
     ("obstacles", "crossing_cost_cny", "nonneg"),
     ("load_history", "peak_mw", "nonneg"),
+    ("load_curves", "p_mw", "any"),
 )
-_RULE_TEXT = {"pos": "> 0", "nonneg": ">= 0", "ge1": ">= 1", "pf": "in (0, 1]"}
+_RULE_TEXT = {"pos": "> 0", "nonneg": ">= 0", "ge1": ">= 1", "pf": "in (0, 1]", "any": ""}
 _ELECTRICAL = ("r_ohm_per_km", "x_ohm_per_km", "max_i_ka")
 
 # Geometry: layers whose rows need one, and the shapely type ids each layer accepts.
-_GEOMETRY_REQUIRED = ("substations", "nodes", "segments", "roads", "obstacles")
+_GEOMETRY_REQUIRED = ("substations", "nodes", "segments", "roads", "obstacles", "supply_areas")
 _GEOMETRY_TYPES = {
     "substations": ((0,), "Point"),
     "bus_sections": ((0,), "Point"),
@@ -142,11 +180,13 @@ _GEOMETRY_TYPES = {
     "segments": ((1,), "LineString"),
     "roads": ((1, 5), "LineString or MultiLineString"),
     "obstacles": ((3, 6), "Polygon or MultiPolygon"),
+    "supply_areas": ((3, 6), "Polygon or MultiPolygon"),
 }
 
 _PROBLEM_RE = re.compile(
     r"^\[(?P<sev>error|warning)\] (?P<layer>[^:\s]+):(?P<eid>\S*) (?P<code>[a-z_]+): (?P<msg>.*)$")
 _MISSING_RE = re.compile(r"layer '(?P<layer>\w+)' lacks required column\(s\) (?P<cols>\[[^\]]*\])")
+_COLUMN_RE = re.compile(r"^column '(?P<col>\w+)'")
 
 
 # -- public API -------------------------------------------------------------------------------
@@ -182,13 +222,17 @@ def validate(net: Network, standard_types: StandardTypes | None = None,
     _check_ids(ctx)
     _check_enums(ctx)
     _check_std_types(ctx)
+    _check_finite(ctx)
     _check_values(ctx)
     _check_references(ctx)
     _check_busbars(ctx)
     _check_voltages(ctx)
     node_feeder = _check_topology(ctx)
+    _check_plannable(ctx)
     _check_loads(ctx, node_feeder)
+    _check_coordinates(ctx)
     _check_geometry(ctx)
+    _check_supply_areas(ctx)
     return ctx.rep
 
 
@@ -216,8 +260,13 @@ def validate_path(path: str | os.PathLike, standard_types: StandardTypes | None 
     except CRSError as exc:
         fld = exc.field or ""
         layer = fld.split(".")[0] if "." in fld else "*"
-        rep.add("no_crs", layer, "*", str(exc))
+        if fld.endswith(".crs") and layer in LAYERS:
+            rep.add("no_crs", layer, "*", str(exc))
+        else:
+            rep.add("bad_crs", layer, fld.split(".", 1)[1] if "." in fld else "*", str(exc))
         return rep
+    except NetworkValidationError as exc:  # problems found while reading left nothing to check
+        return exc.report
     except NetworkFormatError as exc:
         rep.add("unreadable", "file", str(path), str(exc))
         return rep
@@ -245,6 +294,12 @@ class _Ctx:
     eid: dict[str, np.ndarray] = field(default_factory=dict)
     # (layer, column) pairs absent from the source: reported once, no per-row checks.
     skip: set[tuple[str, str]] = field(default_factory=set)
+    # (layer, column, element id) cells already reported as not a number while reading.
+    bad_cells: set[tuple[str, str, str]] = field(default_factory=set)
+    # (layer, element id) whose geometry was dropped while reading (reported there), and
+    # layers whose declared CRS did not fit their coordinates at all.
+    dropped_geometry: set[tuple[str, str]] = field(default_factory=set)
+    crs_layers: set[str] = field(default_factory=set)
     _cache: dict[tuple[str, ...], object] = field(default_factory=dict)
 
     @classmethod
@@ -261,6 +316,15 @@ class _Ctx:
                 t = conform(name, t, rep)
             tables[name] = t.reset_index(drop=True)
         ctx = cls(net, rep, std, policy, tables, skip=skip)
+        for p in rep.problems:
+            if p.code == "bad_value":
+                m = _COLUMN_RE.search(p.message)
+                if m:
+                    ctx.bad_cells.add((p.layer, m["col"], p.element_id))
+            elif p.code == "bad_coordinates":
+                ctx.dropped_geometry.add((p.layer, p.element_id))
+            elif p.code == "crs_mismatch":
+                ctx.crs_layers.add(p.layer)
         for name, t in tables.items():
             if "id" in t.columns:
                 empty = ctx.blank(name, "id")
@@ -411,32 +475,71 @@ def _unknown_std_rows(ctx: _Ctx) -> np.ndarray:
     key = ("unknown_std",)
     if key not in ctx._cache:
         st = ctx.t["segments"]["std_type"]
-        known = pd.Index(ctx.std.conductors["name"].astype(str).unique())
+        known = pd.Index(ctx.std.line_types["name"].astype(str).unique())
         ctx._cache[key] = ~ctx.blank("segments", "std_type") & (known.get_indexer(st) < 0)
     return ctx._cache[key]  # type: ignore[return-value]
 
 
+def _type_hint(ctx: _Ctx, name: str, vn_kv: float | None) -> str:
+    """What to use instead of an unknown type: close names and the bundled conductors at the
+    voltage, never the whole catalogue."""
+    import difflib
+
+    known = ctx.std.line_types
+    names = known["name"].astype(str).tolist()
+    close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.6)
+    cond = ctx.std.conductors
+    if vn_kv is not None and np.isfinite(vn_kv):
+        cond = cond[np.isclose(cond["vn_kv"].astype(float), vn_kv)]
+    level = (f" at {vn_kv:g} kV" if vn_kv is not None and np.isfinite(vn_kv) else "")
+    parts = []
+    if close:
+        parts.append(f"did you mean {', '.join(close)}?")
+    if len(cond):
+        parts.append(f"bundled types{level}: {_listing(cond['name'].astype(str).tolist())}")
+    parts.append(f"{len(names)} known types in grid_models/data/standard_types")
+    return "; ".join(parts)
+
+
 def _check_std_types(ctx: _Ctx) -> None:
     seg = ctx.t["segments"]
-    cond = ctx.std.conductors
-    known_list = ", ".join(cond["name"].astype(str))
+    known = ctx.std.line_types
     if len(seg) and ctx.ok("segments", "std_type"):
         unknown = _unknown_std_rows(ctx)
         cols = [c for c in _ELECTRICAL if ctx.ok("segments", c)]  # absent ones: reported once
         elec = seg[cols].to_numpy(dtype=float)
         nan_any = np.isnan(elec).any(axis=1)
         rows = np.flatnonzero(unknown & nan_any)
-        ctx.emit("unknown_std_type", "segments", rows, (
-            f"std_type {seg['std_type'].iat[i]!r} is not a known conductor type and "
-            f"{', '.join(c for c, m in zip(cols, np.isnan(elec[i]), strict=True) if m)} "
-            f"is missing; give r_ohm_per_km, x_ohm_per_km and max_i_ka, or one of the known "
-            f"types: {known_list}" for i in rows))
+        if len(rows):
+            node_v = ctx.t["nodes"]["vn_kv"].to_numpy(dtype=float)[ctx.id_rows("nodes")] \
+                if len(ctx.t["nodes"]) else np.zeros(0)
+            fi, _ = ctx.seg_ends() if ctx.ok("segments", "from_node", "to_node") else \
+                (np.full(len(seg), -1), None)
+            seg_v = np.where(fi >= 0, np.append(node_v, np.nan)[fi], np.nan)
+            hints = {}
+            msgs = []
+            for i in rows:
+                st = str(seg["std_type"].iat[i])
+                key = (st, round(float(seg_v[i]), 3) if np.isfinite(seg_v[i]) else None)
+                if key not in hints:
+                    hints[key] = _type_hint(ctx, st, key[1])
+                miss = ", ".join(c for c, m in zip(cols, np.isnan(elec[i]), strict=True) if m)
+                msgs.append(f"std_type {st!r} is not a known line type and {miss} is missing; "
+                            f"give r_ohm_per_km, x_ohm_per_km and max_i_ka, or a known type "
+                            f"({hints[key]})")
+            ctx.emit("unknown_std_type", "segments", rows, msgs)
+        # Known values given with an unknown name: one warning per type, not per segment.
         rows = np.flatnonzero(unknown & ~nan_any)
-        ctx.emit("unknown_std_type", "segments", rows, (
-            f"std_type {seg['std_type'].iat[i]!r} is not in the conductor standard types; the "
-            "segment's own r/x/max_i are used" for i in rows), "warning")
+        if len(rows):
+            by_type = pd.Series(rows).groupby(seg["std_type"].to_numpy()[rows], sort=False)
+            eid = ctx.eid["segments"]
+            for st, g in by_type:
+                r = g.to_numpy()
+                ctx.rep.add("unknown_std_type", "segments", eid[r[0]], (
+                    f"std_type {st!r} ({len(r)} segment(s): {_listing(list(eid[r]))}) is not in "
+                    "the line standard types; the segments' own r/x/max_i are used"), "warning")
         # A known type whose construction disagrees (a cable type on an overhead line).
-        c_of = cond.drop_duplicates("name").set_index("name")["construction"]
+        c_of = known.drop_duplicates("name").set_index("name")["construction"]
         expect = seg["std_type"].map(c_of)
         rows = np.flatnonzero((expect.notna() & (expect != seg["construction"])
                                & seg["construction"].isin(CONSTRUCTIONS)).to_numpy())
@@ -448,10 +551,14 @@ def _check_std_types(ctx: _Ctx) -> None:
     if len(fd) and ctx.ok("feeders", "conductor_type"):
         ct = fd["conductor_type"].astype(str)
         rows = np.flatnonzero(~ctx.blank("feeders", "conductor_type")
-                              & ~ct.isin(cond["name"]).to_numpy())
-        ctx.emit("unknown_std_type", "feeders", rows, (
-            f"conductor_type {ct.iat[i]!r} is not a known conductor type; known: {known_list}"
-            for i in rows), "warning")
+                              & ~ct.isin(known["name"]).to_numpy())
+        if len(rows):
+            eid = ctx.eid["feeders"]
+            for name, g in pd.Series(rows).groupby(ct.to_numpy()[rows], sort=False):
+                r = g.to_numpy()
+                ctx.rep.add("unknown_std_type", "feeders", eid[r[0]], (
+                    f"conductor_type {name!r} ({len(r)} feeder(s): {_listing(list(eid[r]))}) is "
+                    f"not a known line type ({_type_hint(ctx, name, None)})"), "warning")
 
 
 def _check_values(ctx: _Ctx) -> None:
@@ -468,6 +575,11 @@ def _check_values(ctx: _Ctx) -> None:
             miss = nan.copy()
             if layer == "segments" and col in _ELECTRICAL:
                 miss &= ~unknown_std  # reported once as unknown_std_type
+            if ctx.bad_cells:  # text where a number belongs: reported while reading
+                eid = ctx.eid.get(layer)
+                if eid is not None:
+                    miss &= ~np.array([(layer, col, str(e)) in ctx.bad_cells for e in eid], bool) \
+                        if miss.any() else miss
             rows = np.flatnonzero(miss)
             msgs = []
             for i in rows:
@@ -478,9 +590,11 @@ def _check_values(ctx: _Ctx) -> None:
                         hint = f" (standard type {st!r} has {col} = {_num(cond.at[st, col])})"
                 msgs.append(f"{col} is missing; give a number {_RULE_TEXT[rule]}{hint}")
             ctx.emit("missing_value", layer, rows, msgs)
+        if rule == "any":
+            continue
         with np.errstate(invalid="ignore"):
             bad = {"pos": v <= 0, "nonneg": v < 0, "ge1": v < 1,
-                   "pf": (v <= 0) | (v > 1)}[rule] & ~nan
+                   "pf": (v <= 0) | (v > 1)}[rule] & np.isfinite(v)  # inf: non_finite_value
         rows = np.flatnonzero(bad)
         if layer == "segments" and col == "length_km":
             ctx.emit("non_positive_length", layer, rows, (
@@ -489,6 +603,7 @@ def _check_values(ctx: _Ctx) -> None:
             ctx.emit("out_of_range", layer, rows, (
                 f"{col} = {_num(v[i])}; it must be {_RULE_TEXT[rule]}" for i in rows))
 
+    _check_plausible(ctx)
     bs = ctx.t["bus_sections"]
     if len(bs) and ctx.ok("bus_sections", "bays_used", "bays_total"):
         u, tot = bs["bays_used"].to_numpy(), bs["bays_total"].to_numpy()
@@ -508,6 +623,17 @@ def _check_values(ctx: _Ctx) -> None:
             ctx.emit("bays_undercounted", "bus_sections", rows, (
                 f"{n_fd[i]} feeders leave this bus section but bays_used = {u[i]}; bays_used "
                 "should count at least the feeders" for i in rows), "warning")
+    sub = ctx.t["substations"]
+    if len(sub):
+        pairs = (("vkr_percent", "vk_percent", "the resistive part of vk cannot exceed vk"),
+                 ("s_sc_min_mva", "s_sc_max_mva", "the minimum short-circuit power cannot "
+                                                  "exceed the maximum"))
+        for lo_c, hi_c, why in pairs:
+            lo, hi = sub[lo_c].to_numpy(dtype=float), sub[hi_c].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                rows = np.flatnonzero(np.isfinite(lo) & np.isfinite(hi) & (lo > hi))
+            ctx.emit("out_of_range", "substations", rows, (
+                f"{lo_c} = {_num(lo[i])} > {hi_c} = {_num(hi[i])}; {why}" for i in rows))
     nodes = ctx.t["nodes"]
     if len(nodes) and ctx.ok("nodes", "spare_bays", "bays_total"):
         s, tot = nodes["spare_bays"].to_numpy(), nodes["bays_total"].to_numpy()
@@ -515,6 +641,15 @@ def _check_values(ctx: _Ctx) -> None:
         ctx.emit("bays_overused", "nodes", rows, (
             f"spare_bays = {s[i]} exceeds bays_total = {tot[i]}; spare bays are part of the "
             "total" for i in rows))
+    if len(nodes) and ctx.ok("nodes", "spare_bays", "kind"):
+        s_ = nodes["spare_bays"].to_numpy()
+        kind = nodes["kind"].to_numpy()
+        rows = np.flatnonzero((s_ > 0) & ~np.isin(kind, (*BAY_NODE_KINDS, "busbar"))
+                              & np.isin(kind, NODE_KINDS))
+        ctx.emit("bays_ignored", "nodes", rows, (
+            f"spare_bays = {s_[i]} on a {kind[i]!r} node are not offered as connection points; "
+            f"only kinds {', '.join(BAY_NODE_KINDS)} are (an MV/LV station with switchgear: "
+            "kind 'station')" for i in rows), "warning")
     if len(nodes) and ctx.ok("nodes", "p_mw"):
         p = nodes["p_mw"].to_numpy(dtype=float)
         rows = np.flatnonzero(p < 0)
@@ -960,8 +1095,13 @@ def _check_geometry(ctx: _Ctx) -> None:
             continue
         geoms = np.asarray(t.geometry.values)
         missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        if layer in _GEOMETRY_REQUIRED:
+        if layer in _GEOMETRY_REQUIRED and layer not in ctx.crs_layers:
             rows = np.flatnonzero(missing)
+            if ctx.dropped_geometry:  # dropped while reading: reported there with the reason
+                eid = ctx.eid.get(layer)
+                if eid is not None:
+                    rows = rows[[(layer, str(eid[i])) not in ctx.dropped_geometry for i in rows]] \
+                        if len(rows) else rows
             ctx.emit("missing_geometry", layer, rows, (
                 f"no geometry; every element of '{layer}' needs a {type_name} in the network CRS"
                 for _ in rows))
@@ -990,12 +1130,16 @@ def _check_geometry(ctx: _Ctx) -> None:
             diff = np.abs(geom_km - length_km)
             bad = line & (length_km > 0) & (diff > np.maximum(rel * length_km, abs_km))
         schematic = str(ctx.net.meta.get("geometry_source", "")).lower() == "schematic"
-        rows = np.flatnonzero(bad)
-        ctx.emit("length_mismatch", "segments", rows, (
-            f"geometry is {geom_km[i]:.4g} km long but length_km = {length_km[i]:.4g} "
-            f"({100 * (geom_km[i] / length_km[i] - 1):+.0f} %); they may differ by at most "
-            f"{100 * rel:g} % (or {1000 * abs_km:g} m)" for i in rows),
-            "warning" if schematic else "error")
+        # Geometry marked approximate (a sketch; length_km is authoritative) only warns.
+        approx = seg["geometry_approximate"].to_numpy(dtype=bool) if not schematic else bad
+        for sev, sel in (("error", bad & ~approx), ("warning", bad & approx)):
+            rows = np.flatnonzero(sel)
+            ctx.emit("length_mismatch", "segments", rows, (
+                f"geometry is {geom_km[i]:.4g} km long but length_km = {length_km[i]:.4g} "
+                f"({100 * (geom_km[i] / length_km[i] - 1):+.0f} %); they may differ by at most "
+                f"{100 * rel:g} % (or {1000 * abs_km:g} m)"
+                + ("" if sev == "error" else "; the drawing is marked approximate, length_km "
+                   "is used") for i in rows), sev)
     if len(nodes) and ctx.ok("segments", "from_node", "to_node") and ctx.ok("nodes", "id"):
         index = ctx.ids("nodes")
         npts = np.asarray(nodes.geometry.values)[ctx.id_rows("nodes")]
@@ -1024,3 +1168,210 @@ def _check_geometry(ctx: _Ctx) -> None:
             f"geometry ends lie {d:.1f} m from nodes {seg['from_node'].iat[i]!r}/"
             f"{seg['to_node'].iat[i]!r}; they should meet within {tol:g} m"
             for i, d in zip(rows, off[bad], strict=True)), "warning")
+
+
+def _check_finite(ctx: _Ctx) -> None:
+    """inf / -inf in any number column: never a valid rating, length or load."""
+    for layer, spec in LAYERS.items():
+        t = ctx.t[layer]
+        if len(t) == 0:
+            continue
+        for c in spec["columns"]:
+            if c.dtype != "float" or c.name not in t.columns or not ctx.ok(layer, c.name):
+                continue
+            v = t[c.name].to_numpy(dtype=float)
+            rows = np.flatnonzero(np.isinf(v))
+            ctx.emit("non_finite_value", layer, rows, (
+                f"{c.name} = {_num(v[i])}; give a finite number"
+                + (f" {_RULE_TEXT[r]}" if (r := _RULE_OF.get((layer, c.name))) else "")
+                for i in rows))
+
+
+_RULE_OF = {(ly, c): r for ly, c, r in _RANGES if r != "any"}
+
+
+def _check_coordinates(ctx: _Ctx) -> None:
+    """Coordinates that cannot be real in the network's metric CRS, and layers that lie far
+    from the grid (a layer whose declared CRS was wrong but still within some valid area).
+
+    The network's CRS area of use (pyproj) widened by ``validation_crs_area_margin_deg`` bounds
+    every coordinate; the whole-layer box is checked first, elements only when it fails.
+    """
+    crs = ctx.net.crs
+    margin = ctx.policy.param("validation_crs_area_margin_deg")
+    boxes: dict[str, np.ndarray] = {}
+    for layer in _GEOMETRY_TYPES:
+        t = ctx.t[layer]
+        if len(t) == 0 or "geometry" not in t.columns or layer in ctx.crs_layers:
+            continue
+        geoms = np.asarray(t.geometry.values, dtype=object)
+        present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        if not present.any():
+            continue
+        with np.errstate(all="ignore"):
+            b = shapely.bounds(geoms[present])
+            total = np.array([np.min(b[:, 0]), np.min(b[:, 1]), np.max(b[:, 2]),
+                              np.max(b[:, 3])])
+        corners = np.array([[total[0], total[1], total[0], total[1]],
+                            [total[2], total[3], total[2], total[3]],
+                            [total[0], total[3], total[0], total[3]],
+                            [total[2], total[1], total[2], total[1]]])
+        if not outside_crs_area(crs, corners, margin).any():
+            boxes[layer] = total
+            continue
+        bad_p = outside_crs_area(crs, b, margin)
+        rows = np.flatnonzero(present)[bad_p]
+        if bad_p.mean() > 0.5:
+            # Most of the layer: the network's metric CRS is not meant for this area (a
+            # metric_crs copied from another network), not the elements.
+            area = crs.area_of_use
+            ctx.crs_layers.add(layer)
+            ctx.rep.add("crs_mismatch", layer, "*",
+                        f"{len(rows)} of {int(present.sum())} geometries of '{layer}' lie outside "
+                        f"the area of the network's metric CRS {crs.to_string()} ({crs.name}"
+                        + (f"; area of use: {area.name}" if area is not None else "") + "); "
+                        "give network_info metric_crs a projected CRS of the network's area (or "
+                        "leave it out to have one chosen)")
+            continue
+        coords = [shapely.get_coordinates(geoms[i]) for i in rows[:MAX_LISTED * 10]]
+        first = [f"({c[0, 0]:.6g}, {c[0, 1]:.6g})" if len(c) else "()" for c in coords]
+        first += ["..."] * (len(rows) - len(first))
+        ctx.emit("bad_coordinates", layer, rows, (
+            f"coordinates {f} are not finite or lie outside the area where {crs.to_string()} "
+            f"({crs.name}) is defined (margin {margin:g} deg); give real coordinates"
+            for f in first))
+        ok = b[~bad_p]
+        if len(ok):
+            boxes[layer] = np.array([ok[:, 0].min(), ok[:, 1].min(), ok[:, 2].max(),
+                                     ok[:, 3].max()])
+    ref = boxes.get("nodes", boxes.get("substations"))
+    if ref is None:
+        return
+    lim_m = ctx.policy.param("validation_layer_offset_km") * 1000.0
+    for layer, b in boxes.items():
+        if b is ref:
+            continue
+        dx = max(ref[0] - b[2], b[0] - ref[2], 0.0)
+        dy = max(ref[1] - b[3], b[1] - ref[3], 0.0)
+        gap = float(np.hypot(dx, dy))
+        if gap > lim_m:
+            ctx.crs_layers.add(layer)
+            ctx.rep.add("crs_mismatch", layer, "*",
+                        f"layer '{layer}' lies {gap / 1000:,.0f} km from the grid's nodes "
+                        f"(its extent x {b[0]:.6g}..{b[2]:.6g}, y {b[1]:.6g}..{b[3]:.6g}; nodes "
+                        f"x {ref[0]:.6g}..{ref[2]:.6g}, y {ref[1]:.6g}..{ref[3]:.6g} in "
+                        f"{crs.to_string()}); its declared CRS does not match its coordinates "
+                        f"(more than {lim_m / 1000:g} km apart). Declare the CRS they are in")
+
+
+def _check_supply_areas(ctx: _Ctx) -> None:
+    """Supply-area classes: known to the policy, in polygons and in network_info."""
+    try:
+        table = ctx.policy.table("supply_area_classes")
+    except UnknownTypeError:
+        return
+    classes = [str(c) for c in table["class"]]
+    default = str(ctx.net.meta.get("supply_area_class", "") or "").strip()
+    if default and default not in classes:
+        ctx.rep.add("unknown_supply_area_class", "network_info", "supply_area_class",
+                    f"supply_area_class {default!r} is not a class of the policy's "
+                    f"supply_area_classes table; valid: {', '.join(classes)}")
+    sa = ctx.t["supply_areas"]
+    if len(sa) == 0 or not ctx.ok("supply_areas", "class"):
+        return
+    cls_ = sa["class"].astype(str).str.strip()
+    rows = np.flatnonzero(~cls_.isin(classes).to_numpy())
+    ctx.emit("unknown_supply_area_class", "supply_areas", rows, (
+        f"class {cls_.iat[i]!r} is not valid; valid classes: {', '.join(classes)}"
+        for i in rows))
+    geoms = np.asarray(sa.geometry.values, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & \
+        np.isin(shapely.get_type_id(geoms), (3, 6))
+    valid = ok & shapely.is_valid(geoms)
+    rows = np.flatnonzero(ok & ~valid)
+    ctx.emit("invalid_geometry", "supply_areas", rows, (
+        f"polygon is not valid ({shapely.is_valid_reason(geoms[i])}); points near the fault "
+        "may get the default class" for i in rows), "warning")
+    idx = np.flatnonzero(valid)
+    if len(idx) > 1:
+        tree = shapely.STRtree(geoms[idx])
+        a, b = tree.query(geoms[idx], predicate="overlaps")
+        keep = a < b
+        a, b = idx[a[keep]], idx[b[keep]]
+        differ = cls_.to_numpy()[a] != cls_.to_numpy()[b]
+        eid = ctx.eid["supply_areas"]
+        for i, j in zip(a[differ], b[differ], strict=True):
+            ctx.rep.add("supply_areas_overlap", "supply_areas", eid[i],
+                        f"overlaps area {eid[j]!r} of another class ({cls_.iat[i]} / "
+                        f"{cls_.iat[j]}); where they overlap the smaller area's class applies",
+                        "warning")
+
+
+def _check_plannable(ctx: _Ctx) -> None:
+    """Something to plan on: at least one feeder energised from a busbar.
+
+    A feeder is energised when a segment (or closed switch) of the operating topology leaves a
+    busbar node. Without one there is no connection point but the busbars themselves, and the
+    network is almost surely broken (no segments, all out of service, all switches open).
+    """
+    t = ctx.t
+    nodes, seg, sw = t["nodes"], t["segments"], t["switches"]
+    if not (ctx.ok("nodes", "id", "kind") and ctx.ok("segments", "from_node", "to_node")
+            and ctx.ok("switches", "node_a", "node_b")):
+        return
+    n_grid = len(nodes) + len(seg) + len(t["substations"])
+    if n_grid and len(nodes):
+        is_bus = (nodes["kind"] == "busbar").to_numpy()[ctx.id_rows("nodes")]
+        is_bus = np.append(is_bus, False)  # position -1 (unknown node) is never a busbar
+        su, sv = ctx.seg_ends()
+        sw_seg = sw["segment_id"].astype(str)
+        open_segs = pd.Index(sw_seg[~sw["closed"].to_numpy(dtype=bool)
+                                    & (sw_seg != "").to_numpy()])
+        cut = seg["id"].isin(open_segs).to_numpy()
+        in_service = seg["in_service"].to_numpy(dtype=bool)
+        known = (su >= 0) & (sv >= 0)
+        leaves = known & (is_bus[su] ^ is_bus[sv])
+        if (leaves & in_service & ~cut).any():
+            return
+        wu, wv = ctx.lookup("nodes", sw["node_a"]), ctx.lookup("nodes", sw["node_b"])
+        bare = (sw["closed"].to_numpy(dtype=bool) & (sw_seg == "").to_numpy()
+                & (wu >= 0) & (wv >= 0))
+        if (bare & (is_bus[wu] ^ is_bus[wv])).any():
+            return
+        if len(seg) == 0:
+            why = "the network has no segments"
+        elif not is_bus.any():
+            why = "no node is a busbar (kind 'busbar'), so nothing is fed"
+        elif not leaves.any():
+            why = "no segment leaves a busbar node"
+        elif not (leaves & in_service).any():
+            why = f"all {int(leaves.sum())} segment(s) leaving a busbar are out of service"
+        else:
+            why = (f"all {int(leaves.sum())} segment(s) leaving a busbar are cut by open "
+                   "switches")
+    elif len(t["roads"]):
+        why = "a roads-only network (no grid elements): fine for routing studies, not for plans"
+    else:
+        why = "the network is empty"
+    ctx.rep.add("nothing_to_plan", "feeders", "*",
+                f"no feeder is energised: {why}; a plan needs at least one feeder fed from a "
+                "busbar through in-service segments and closed switches")
+
+
+def _check_plausible(ctx: _Ctx) -> None:
+    """Finite but absurd numbers (a reactance of 1e30 ohm/km): the policy's sanity bounds."""
+    try:
+        table = ctx.policy.table("plausible_ranges")
+    except UnknownTypeError:
+        return
+    for layer, col, mx, unit in zip(table["layer"], table["column"], table["max_value"],
+                                    table["unit"], strict=True):
+        t = ctx.t.get(str(layer))
+        if t is None or len(t) == 0 or col not in t.columns or not ctx.ok(str(layer), str(col)):
+            continue
+        v = pd.to_numeric(t[col], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            rows = np.flatnonzero(np.isfinite(v) & (np.abs(v) > float(mx)))
+        ctx.emit("implausible_value", str(layer), rows, (
+            f"{col} = {_num(v[i])} {unit} is beyond the plausible {float(mx):g} {unit} "
+            "(policy table plausible_ranges); check the unit or the value" for i in rows))

@@ -15,8 +15,12 @@ import shapely
 from grid_models.compiled import CompiledNetwork
 from grid_models.policy import Policy
 
-KINDS = ("busbar", "rmu", "switching_station", "tap", "existing")
-K_BUSBAR, K_RMU, K_SWST, K_TAP, K_EXISTING = range(5)
+KINDS = ("busbar", "rmu", "switching_station", "tap", "existing", "station")
+K_BUSBAR, K_RMU, K_SWST, K_TAP, K_EXISTING, K_STATION = range(6)
+#: connection kinds that occupy a spare switchgear bay on the existing feeder
+BAY_KINDS = (K_RMU, K_SWST, K_STATION)
+#: node kind code (grid_models.compiled.NODE_KIND_CODES) -> connection kind
+_NODE_BAY_KIND = {1: K_RMU, 2: K_SWST, 6: K_STATION}
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,9 @@ def _query(cn: CompiledNetwork, xy: np.ndarray, vn: float, r: float,
     bay = cn.bay_nodes.get(vn)
     if bay is not None:
         idx, d = bay.query_radius(xy, r)
-        k = np.where(cn.node_kind[idx] == 1, K_RMU, K_SWST)
+        nk = cn.node_kind[idx]
+        k = np.select([nk == code for code in _NODE_BAY_KIND], list(_NODE_BAY_KIND.values()),
+                      K_SWST)
         parts.append(_from_nodes(cn, idx, d, k))
     bb = cn.busbar_sections.get(vn)
     if bb is not None:

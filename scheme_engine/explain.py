@@ -5,10 +5,10 @@ from __future__ import annotations
 from .checks import REGISTRY
 
 KIND_ZH = {"busbar": "变电站新出间隔(专线)", "rmu": "环网柜备用间隔", "switching_station": "开闭所备用间隔",
-           "tap": "架空线T接", "existing": "原接入点"}
+           "tap": "架空线T接", "existing": "原接入点", "station": "配电站备用间隔"}
 KIND_EN = {"busbar": "new bay at a substation (dedicated feeder)", "rmu": "spare bay of a ring-main unit",
            "switching_station": "spare bay of a switching station", "tap": "T-tap on an overhead line",
-           "existing": "present connection point"}
+           "existing": "present connection point", "station": "spare bay of an MV/LV station"}
 MODE_ZH = {"single": "单电源", "dual_circuit": "双回路", "dual_source": "双电源"}
 
 

@@ -440,13 +440,30 @@ def test_lonlat_coordinates_consistent_with_lengths_are_surveyed():
     assert net.meta["power_flow"].startswith("not run")
 
 
-def test_one_line_off_its_drawing_makes_the_geometry_schematic():
+def test_one_line_off_its_drawing_is_marked_approximate_not_the_whole_grid():
     ppnet = geo_net()
     ppnet.line.loc[0, "length_km"] = 1.3  # drawn 1.0 km: -23 %, beyond validation's 20 %
     net = network_from_pandapower(ppnet, power_flow=False)
     assert float(net.meta["geometry_length_ratio_median"]) == pytest.approx(0.885, abs=0.01)
-    assert net.meta["geometry_source"] == "schematic"
+    # One line of two is not "most lines": the grid stays located, that line is approximate.
+    assert net.meta["geometry_source"] == "surveyed"
     assert net.meta["geometry_note"].startswith("1 of 2 lines")
+    assert "L0 (-23 %)" in net.meta["geometry_note"]
+    seg = net.segments.set_index("id")
+    assert seg.loc["L0", "geometry_approximate"] and not seg.loc["L1", "geometry_approximate"]
+    report = validate(net)
+    assert report.ok
+    assert [(p.code, p.element_id, p.severity) for p in report.problems] == [
+        ("length_mismatch", "L0", "warning")]
+
+
+def test_most_lines_off_their_drawing_make_the_geometry_schematic():
+    ppnet = geo_net()
+    ppnet.line["length_km"] *= 0.82  # both lines drawn 22 % long (median ratio 1.22)
+    net = network_from_pandapower(ppnet, power_flow=False)
+    assert net.meta["geometry_source"] == "schematic"
+    assert net.meta["geometry_note"].startswith("2 of 2 lines")
+    assert not net.segments["geometry_approximate"].any()
     assert validate(net).ok
 
 

@@ -82,19 +82,23 @@ def test_conductors_are_priced_and_sorted(default_policy: Policy) -> None:
 
 
 def test_supply_radius_by_area_class(default_policy: Policy) -> None:
-    from scheme_engine.supply_area import default_class, radius_limit_km
+    from scheme_engine.supply_area import radius_limit_km
 
-    assert default_class(default_policy) == "C"
+    t = default_policy.table("supply_area_classes")
+    assert list(t.loc[t["is_default"], "class"]) == ["B"]
     assert radius_limit_km(default_policy, "B", 10) == 3
+    assert radius_limit_km(default_policy, "C", 20) == 10
+    assert radius_limit_km(default_policy, "E", 10) == float("inf")  # none quoted
     assert radius_limit_km(default_policy, "D", 10) == 15
     assert radius_limit_km(default_policy, "C", 35) == float("inf")  # no 35 kV rule
 
 
 def test_long_new_line_fails_the_supply_radius(small_planner) -> None:
-    """A customer 6 km out: the radius of class C (5 km at 10 kV) stops every shared option."""
+    """A customer 6 km out: the radius of the default class B (3 km at 10 kV) stops every
+    option."""
     from tests.fixtures_small import at
 
     res = small_planner.plan(at(6000, 600, requested_kva=800))
-    assert res.supply_area == {"class": "C", "source": "default"}
+    assert res.supply_area == {"class": "B", "source": "default"}
     assert not any(s.feasible for s in res.schemes)
     assert any(r["binding"] == "supply_radius" for r in res.rejected)

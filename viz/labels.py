@@ -99,6 +99,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "switching_station": ("开闭所备用间隔", "spare switching-station bay"),
     "tap": ("架空线T接", "T-tap on an overhead line"),
     "existing": ("原接入点", "present connection point"),
+    "station": ("配电站备用间隔", "spare MV/LV-station bay"),
 }
 
 EQUIPMENT: dict[str, tuple[str, str]] = {

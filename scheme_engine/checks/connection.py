@@ -49,7 +49,7 @@ def route_allowed(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
 @register("supply_radius", "km", "供电半径", "supply radius", "le", load_dependent=False)
 def supply_radius(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     """Line length from the substation to the customer (the feeder path plus the new line)
-    against the radius of the customer's supply-area class (supply_radius.csv); no limit at
+    against the radius of the customer's supply-area class (supply_area_classes.csv); no limit at
     voltages the table does not list."""
     sh = _shape(x)
     return (np.broadcast_to(x.site.supply_path_km + x.site.km, sh),

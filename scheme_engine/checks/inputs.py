@@ -28,7 +28,7 @@ from grid_models.policy import Policy
 from grid_models.policy_schema import Parameters
 
 from .. import rules
-from ..candidates import K_BUSBAR, K_RMU, K_SWST, K_TAP, Candidates
+from ..candidates import BAY_KINDS, K_BUSBAR, K_TAP, Candidates
 from ..routing import Routes
 from ..supply_area import area_class_at, radius_limit_km
 
@@ -156,7 +156,8 @@ def build_site(cn: CompiledNetwork, cand: Candidates, routes: Routes, policy: Po
     cab_share = np.where(routes.road_m > 1.0, routes.road_cable_m / np.maximum(routes.road_m, 1e-9),
                          own_cable)
     construction = np.where(is_tap | (cab_share < p.cable_route_share_min), "overhead", "cable")
-    construction = np.where((cand.kind == K_RMU) | (cand.kind == K_SWST), "cable", construction)
+    is_bay = np.isin(cand.kind, BAY_KINDS)
+    construction = np.where(is_bay, "cable", construction)
     f = cand.feeder
     has_f = f >= 0
     fi = np.maximum(f, 0)
@@ -168,7 +169,6 @@ def build_site(cn: CompiledNetwork, cand: Candidates, routes: Routes, policy: Po
     ss = np.maximum(cand.substation, 0)
     ss_peak = cn.ss_peak_mw[ss]
     ss_peak = np.where(np.isnan(ss_peak), _substation_sum(cn)[ss], ss_peak)
-    is_bay = (cand.kind == K_RMU) | (cand.kind == K_SWST)
     spare = np.where(is_bay, cn.node_spare_bays[k],
                      np.where(cand.kind == K_BUSBAR, cn.bs_spare_bays[bs], 0))
     bay_min = np.where(is_bay, p.min_spare_bays_rmu,

@@ -48,9 +48,9 @@ from .sidebar import sidebar_html
 Audience = Literal["customer", "designer"]
 
 _KIND_GLYPH = {"zh": {"busbar": "站", "rmu": "环", "switching_station": "开", "tap": "T",
-                      "existing": "原"},
+                      "existing": "原", "station": "配"},
                "en": {"busbar": "S", "rmu": "R", "switching_station": "K", "tap": "T",
-                      "existing": "E"}}
+                      "existing": "E", "station": "D"}}
 
 
 def rank_colours(n: int) -> list[str]:

@@ -30,7 +30,7 @@ from ..summary import (
 )
 
 _BOX_OF_KIND = {"busbar": "substation", "switching_station": "switching_station", "rmu": "rmu",
-                "tap": "tap_switch", "existing": "rmu"}
+                "tap": "tap_switch", "existing": "rmu", "station": "rmu"}
 
 
 def _line_params(voltage_kv: float) -> dict[str, float]:
