@@ -177,7 +177,7 @@ class CompiledNetwork:
     supply_area_class: np.ndarray = field(default_factory=lambda: np.empty(0, object))
     supply_area_m2: np.ndarray = field(default_factory=lambda: np.empty(0))
     supply_area_default: str = ""
-    supply_area_default_source: str = ""  # "network_info" or "policy"
+    supply_area_default_source: str = ""  # "network_info", "load_density" or "policy"
     meta: dict[str, str] = field(default_factory=dict)
     validation: ValidationReport | None = None  # the report the network passed (warnings)
 
@@ -465,7 +465,11 @@ def compile_network(net: Network, policy: Policy, *,
     obs_cost = (obs_ok["crossing_cost_cny"].to_numpy(float) if len(obs_ok) else np.zeros(0))
     obs_cost = np.where(np.isnan(obs_cost), policy.cost("crossing", "obstacle"), obs_cost)
     sc = _short_circuit_sources(sss, bss, bs_ss, bs_unit, policy)
-    areas = _supply_areas(L["supply_areas"], net.meta, policy)
+    load_mw = float(np.nansum(np.clip(s_load.real[reached], 0, None)))
+    hull_km2 = float(shapely.area(shapely.convex_hull(shapely.multipoints(xy[reached])))) / 1e6 \
+        if reached.sum() >= 3 else 0.0
+    areas = _supply_areas(L["supply_areas"], net.meta, policy,
+                          load_mw / hull_km2 if hull_km2 > 0 else float("nan"))
     cust = nodes["customer_id"].to_numpy()
     cm = cust != ""
     hull_pts = np.vstack([xy, ss_xy]) if n else ss_xy
@@ -585,12 +589,24 @@ def _short_circuit_sources(sss: pd.DataFrame, bss: pd.DataFrame, bs_ss: np.ndarr
         bs_z_trafo_ohm=z_t, bs_c_max=c_max, bs_c_min=c_min)
 
 
-def _supply_areas(sa: pd.DataFrame, meta: dict[str, str], policy: Policy) -> dict[str, object]:
-    """STRtree over the supply-area polygons and the class that applies elsewhere."""
+def _supply_areas(sa: pd.DataFrame, meta: dict[str, str], policy: Policy,
+                  density_mw_km2: float = float("nan")) -> dict[str, object]:
+    """STRtree over the supply-area polygons and the class that applies elsewhere: the
+    network's own (metadata), else the class whose load-density band holds the network's
+    average load density (DL/T 5729 defines the classes by it), else the policy default."""
     table = policy.table("supply_area_classes")
     given = str(meta.get("supply_area_class", "") or "").strip()
+    dens = (pd.to_numeric(table["min_load_density_mw_per_km2"], errors="coerce")
+            if "min_load_density_mw_per_km2" in table.columns else None)
     if given:
         default, source = given, "network_info"
+    elif dens is not None and np.isfinite(density_mw_km2) and density_mw_km2 > 0 \
+            and dens.notna().any():
+        # the densest class whose lower bound the network reaches
+        ok = dens.to_numpy() <= density_mw_km2
+        order = np.argsort(-dens.to_numpy())
+        pick = next((i for i in order if ok[i]), int(np.argmin(dens.to_numpy())))
+        default, source = str(table["class"].iloc[pick]), "load_density"
     else:
         flag = table["is_default"].astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
         default = str(table.loc[flag, "class"].iloc[0]) if flag.any() else ""

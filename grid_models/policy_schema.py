@@ -126,6 +126,7 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (
         _f("cost_cny", "CNY", ge=0))),
     TableSpec("supply_area_classes", ("class",), (
         _s("class"), _b("is_default"),
+        _f("min_load_density_mw_per_km2", "MW/km2", ge=0, required=False, allow_blank=True),
         _f("max_radius_10kv_km", "km", gt=0, required=False, allow_blank=True),
         _f("max_radius_20kv_km", "km", gt=0, required=False, allow_blank=True),
         _s("description_zh", required=False, default="", allow_blank=True),

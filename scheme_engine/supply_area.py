@@ -18,11 +18,13 @@ from grid_models.policy import Policy
 
 def area_class_at(cn: CompiledNetwork, xy: np.ndarray, policy: Policy) -> tuple[str, str]:
     """``(class, source)`` at ``xy`` (metric); source ``layer`` (a supply_areas polygon),
-    ``network`` (the network's metadata) or ``default`` (the policy's default class)."""
+    ``network`` (the network's metadata), ``load_density`` (assumed from the network's average
+    load density) or ``default`` (the policy's default class)."""
     cls, ids = cn.supply_area_at(np.asarray(xy, float).reshape(1, 2))
     if ids[0]:
         return str(cls[0]), "layer"
-    src = "network" if cn.supply_area_default_source == "network_info" else "default"
+    src = {"network_info": "network", "load_density": "load_density"}.get(
+        cn.supply_area_default_source, "default")
     return str(cls[0]), src
 
 

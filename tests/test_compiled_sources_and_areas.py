@@ -183,7 +183,8 @@ def test_supply_area_class_at_points(city):
     far = np.array([x0 - 50_000, y0])
     cls, ids = cn.supply_area_at(np.array([inside, ring, far]))
     assert cls.tolist() == ["B", "D", "B"] and ids.tolist() == ["SA1", "SA2", ""]
-    assert cn.supply_area_default == "B" and cn.supply_area_default_source == "policy"
+    # outside the polygons: the class whose load-density band holds the city's average
+    assert cn.supply_area_default == "B" and cn.supply_area_default_source == "load_density"
     # One point works too; network_info overrides the policy's default class.
     L = {k: v.copy() for k, v in city.layers.items()}
     net2 = Network.from_layers(L, crs=city.crs, meta={**city.meta, "supply_area_class": "C"})

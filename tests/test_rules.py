@@ -94,11 +94,11 @@ def test_supply_radius_by_area_class(default_policy: Policy) -> None:
 
 
 def test_long_new_line_fails_the_supply_radius(small_planner) -> None:
-    """A customer 6 km out: the radius of the default class B (3 km at 10 kV) stops every
-    option."""
+    """A customer 6 km out: the small network's load density (1.6 MW over ~0.4 km2: class C,
+    radius 5 km at 10 kV) stops every option."""
     from tests.fixtures_small import at
 
     res = small_planner.plan(at(6000, 600, requested_kva=800))
-    assert res.supply_area == {"class": "B", "source": "default"}
+    assert res.supply_area == {"class": "C", "source": "load_density"}
     assert not any(s.feasible for s in res.schemes)
     assert any(r["binding"] == "supply_radius" for r in res.rejected)
