@@ -16,6 +16,7 @@ from grid_models.errors import GridSchemeError, NetworkValidationError
 
 EXIT_INPUT = 2
 EXIT_INVALID = 3
+EXIT_BUG = 1
 
 
 def _cmd_network_validate(args: argparse.Namespace) -> int:
@@ -193,6 +194,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `gridscheme ... | head`: the reader went away; not an error of ours.
         sys.stderr.close()
         return 0
+    except MemoryError:
+        print("gridscheme: error: out of memory (the input is too large for this machine)",
+              file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:  # a bug of ours: one paragraph, never a traceback by default
+        if os.environ.get("GRIDSCHEME_DEBUG"):
+            raise
+        print(f"gridscheme: internal error ({type(exc).__name__}: {str(exc)[:300]}); this is a "
+              "bug, please report it with the output of GRIDSCHEME_DEBUG=1", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -167,6 +167,7 @@ class Parameters:
     min_distinct_feeders: int = _p("count", ge=1)
     candidate_search_radius_m: float = _p("m", gt=0)
     max_distance_outside_network_m: float = _p("m", gt=0)
+    max_parcel_area_m2: float = _p("m2", gt=0)
     max_candidates: int = _p("count", ge=1)
     candidates_per_feeder: int = _p("count", ge=1)
     substation_bay_candidate_share: float = _p("ratio", ge=0, le=1)

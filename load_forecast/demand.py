@@ -144,7 +144,9 @@ class DesignDemand:
                 s += f"；第 {self.year} 年取 {self.ramp_factor:g}"
             if self.is_increase:
                 s += f"；增容：既有实测负荷 {self.existing_kw:g} kW + 新增部分"
-            s += f"；合计 {self.peak_kw:.0f} kW / {self.peak_kvar:.0f} kvar。参考：{ind.references}"
+            # the table's references are English provenance notes: the Chinese text points to
+            # them rather than mixing languages (to_dict() carries them)
+            s += f"；合计 {self.peak_kw:.0f} kW / {self.peak_kvar:.0f} kvar（依据见行业参数表）。"
         else:
             s = (f"{ind.name_en} ({ind.key}): in-service {self.in_service_kva:g} kVA{cfg} x demand "
                  f"factor {self.demand_factor:g} (range {ind.demand_factor_low:g}-"

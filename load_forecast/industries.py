@@ -10,6 +10,7 @@ key, the Chinese or English name, or any alias, ignoring case, spaces, ``_`` and
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,16 +91,42 @@ def known_industries() -> list[str]:
     return [f"{k} ({z})" for k, z in zip(t["industry"], t["name_zh"], strict=True)]
 
 
+@lru_cache(maxsize=1)
+def _group_index() -> dict[str, list[str]]:
+    """Generic words ("工业", "manufacturing") that name several classes (industry_groups.csv)."""
+    idx: dict[str, list[str]] = {}
+    for row in read_table("industry_groups.csv").itertuples(index=False):
+        for n in [row.group, *str(row.aliases).split("|")]:
+            if normalise_name(n):
+                idx[normalise_name(n)] = str(row.industries).split("|")
+    return idx
+
+
 def get_industry(name: str) -> Industry:
     """Look up an industry by key, Chinese/English name or alias.
 
     Raises
     ------
     UnknownTypeError
-        No class has that name; the message lists the known classes.
+        No class has that name. A generic word that names several classes ("工业",
+        "manufacturing") gets the classes to choose from; a misspelt name the closest ones
+        ("did you mean"); anything else the list of known classes.
     """
     key = _alias_index().get(normalise_name(name)) if name is not None else None
     if key is None:
+        t = industry_table().set_index("industry")
+        group = _group_index().get(normalise_name(name)) if name is not None else None
+        if group:
+            choices = ", ".join(f"{k} ({t.loc[k, 'name_zh']})" for k in group)
+            raise UnknownTypeError(f"industry {name!r} covers several classes whose demand "
+                                   f"differs; choose one: {choices}", field="industry")
+        close = difflib.get_close_matches(normalise_name(name), list(_alias_index()), n=3,
+                                          cutoff=0.75)
+        keys = list(dict.fromkeys(_alias_index()[c] for c in close))
+        if keys:
+            hint = " or ".join(f"{k} ({t.loc[k, 'name_zh']})" for k in keys)
+            raise UnknownTypeError(f"unknown industry {name!r}; did you mean {hint}?",
+                                   field="industry")
         raise UnknownTypeError(f"unknown industry {name!r}; known: {', '.join(known_industries())}",
                                field="industry")
     return _industry(key)

@@ -87,7 +87,7 @@ class ParcelDemand:
             kind = "建筑面积" if self.basis_area == "floor" else "用地"
             return (f"{self.name_zh}（{self.land_use}）：{area} × {kind}负荷密度 {ty:g} W/m²"
                     f"（{lo:g}–{hi:g}）× 同时率 {self.simultaneity:g} = {self.peak_kw[1]:.0f} kW"
-                    f"（{self.peak_kw[0]:.0f}–{self.peak_kw[2]:.0f} kW）。参考：{self.references}")
+                    f"（{self.peak_kw[0]:.0f}–{self.peak_kw[2]:.0f} kW）（依据见用地负荷密度表）。")
         area = (f"land {self.area_m2:g} m² x plot ratio {self.plot_ratio:g} = floor area "
                 f"{self.applied_area_m2:g} m²" if self.basis_area == "floor"
                 else f"land area {self.area_m2:g} m²")

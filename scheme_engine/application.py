@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -29,6 +31,34 @@ class Overrides(BaseModel):
     excluded_points: list[str] = Field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PointUsed:
+    """Where the engine places the customer: ``source`` is ``point``, ``point_in_parcel``,
+    ``parcel_centroid`` or ``parcel_inner_point``; ``notes`` say what was repaired."""
+
+    lon: float
+    lat: float
+    source: str
+    notes: tuple[str, ...]
+
+
+def _check_parcel(parcel: list[list[list[float]]]) -> None:
+    """Structure of a parcel: rings of finite [lon, lat] pairs, the outer one with >= 3
+    distinct points (repairs happen in :meth:`Application.location`)."""
+    if not parcel:
+        raise ValueError("parcel must be [[[lon, lat], ...], ...]: at least one ring")
+    for k, ring in enumerate(parcel):
+        if any(len(p) != 2 for p in ring):
+            raise ValueError(f"parcel ring {k}: every point is [lon, lat]")
+        for lon, lat in ring:
+            if not (math.isfinite(lon) and math.isfinite(lat)):
+                raise ValueError(f"parcel ring {k}: coordinates must be finite numbers")
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise ValueError(f"parcel ring {k}: ({lon}, {lat}) is not a longitude/latitude")
+        if len({(p[0], p[1]) for p in ring}) < 3:
+            raise ValueError(f"parcel ring {k}: needs at least 3 distinct points")
+
+
 class Application(BaseModel):
     """A high-voltage connection application.
 
@@ -38,10 +68,15 @@ class Application(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     customer_name: str = Field("客户", min_length=1, max_length=200)
+    address: str | None = Field(None, max_length=500, description="用电地址 (shown in the letter)")
+    account_no: str | None = Field(None, max_length=64, description="户号 (existing account)")
+    contact: str | None = Field(None, max_length=100, description="联系人")
+    phone: str | None = Field(None, max_length=40, description="联系电话")
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
     crs: Literal["EPSG:4326", "EPSG:4490"] = "EPSG:4326"
-    parcel: list[list[list[float]]] | None = None
+    parcel: list[list[list[float]]] | None = Field(
+        None, description="GeoJSON-style polygon rings of [lon, lat] in crs (outer ring first)")
     request_type: Literal["new", "increase"] = "new"
     existing_customer_id: str | None = None
     existing_kw: float | None = Field(None, ge=0)
@@ -66,22 +101,66 @@ class Application(BaseModel):
     def _location(self) -> Application:
         if self.parcel is None and (self.lon is None or self.lat is None):
             raise ValueError("give lon and lat (EPSG:4326/EPSG:4490) or a parcel polygon")
+        if (self.lon is None) != (self.lat is None):
+            raise ValueError("give both lon and lat, or neither (with a parcel)")
         if self.parcel is not None:
-            ring = self.parcel[0] if self.parcel else []
-            if len(ring) < 4 or any(len(p) != 2 for p in ring):
-                raise ValueError("parcel must be [[ [lon, lat], ... ]] with a closed ring of >= 4 points")
+            _check_parcel(self.parcel)
         if self.request_type == "increase" and not self.existing_customer_id:
             raise ValueError("a capacity increase needs existing_customer_id")
         return self
 
-    def point(self) -> tuple[float, float]:
-        """Longitude and latitude of the application (parcel centroid when a parcel is given)."""
-        if self.parcel is not None:
-            from shapely.geometry import Polygon
+    def location(self) -> PointUsed:
+        """The point the engine plans from, and how it was found.
 
-            c = Polygon(self.parcel[0], self.parcel[1:]).centroid
-            return float(c.x), float(c.y)
-        return float(self.lon), float(self.lat)  # type: ignore[arg-type]
+        A parcel is repaired where that is unambiguous (an unclosed ring is closed; a
+        self-intersecting one is made valid with ``shapely.make_valid``), each repair stated in
+        the notes; its centroid is used, or a point inside it when the centroid falls outside
+        (an L- or U-shaped lot). A point given with a parcel is used when it lies in the parcel.
+
+        Raises
+        ------
+        ApplicationError
+            A parcel with no area, or a point outside the parcel it comes with.
+        """
+        if self.parcel is None:
+            return PointUsed(float(self.lon), float(self.lat), "point", ())  # type: ignore[arg-type]
+        import shapely
+        from shapely.geometry import Polygon
+
+        notes: list[str] = []
+        rings = [list(map(tuple, r)) for r in self.parcel]
+        for k, r in enumerate(rings):
+            if r[0] != r[-1]:
+                rings[k] = [*r, r[0]]
+                notes.append(f"parcel ring {k} was not closed: closed it")
+        poly = Polygon(rings[0], rings[1:])
+        if not poly.is_valid:
+            why = shapely.is_valid_reason(poly)
+            poly = shapely.make_valid(poly)
+            notes.append(f"parcel repaired with make_valid ({why})")
+        area = shapely.area(poly)
+        if not area > 0:
+            raise ApplicationError("parcel: the polygon has no area (all points on a line or "
+                                   "repeated); give the lot's outline", field="parcel")
+        if self.lon is not None and self.lat is not None:
+            pt = shapely.Point(float(self.lon), float(self.lat))
+            if not poly.buffer(1e-5).covers(pt):  # ~1 m slack for a point on the boundary
+                raise ApplicationError(
+                    f"lon/lat ({self.lon}, {self.lat}) lies outside the parcel given with it; "
+                    "give one location, or a point inside the parcel", field="lon")
+            notes.append("a point and a parcel were given: the point (inside the parcel) is used")
+            return PointUsed(float(self.lon), float(self.lat), "point_in_parcel", tuple(notes))
+        c = poly.centroid
+        if poly.contains(c):
+            return PointUsed(float(c.x), float(c.y), "parcel_centroid", tuple(notes))
+        r = poly.point_on_surface()
+        notes.append("the parcel's centroid lies outside it: a point inside the parcel is used")
+        return PointUsed(float(r.x), float(r.y), "parcel_inner_point", tuple(notes))
+
+    def point(self) -> tuple[float, float]:
+        """Longitude and latitude the engine plans from (see :meth:`location`)."""
+        p = self.location()
+        return p.lon, p.lat
 
 
 def parse_application(data: dict) -> Application:

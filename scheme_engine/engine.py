@@ -22,7 +22,7 @@ from grid_models.errors import ApplicationError, GridSchemeError, NetworkValidat
 from grid_models.policy import Policy, StandardTypes, load_policy, load_standard_types
 
 from . import rules
-from .application import Application, parse_application
+from .application import Application, PointUsed, parse_application
 from .builder import LevelResult, SchemeBuilder
 from .candidates import find_candidates
 from .capacity import SchemeCapacity, recommend_transformers
@@ -114,7 +114,7 @@ class Planner:
         app = application if isinstance(application, Application) else parse_application(application)
         k = self._top_k(top_k)
         mode = rules.supply_mode(self.policy, app.tier, app.overrides.supply_mode)
-        xy = self._locate(app)
+        xy, used = self._place(app)
         existing_node = self._existing(app)
         kva = app.requested_kva
         levels = rules.voltage_levels(self.policy, kva, np.array(list(self._conductors)),
@@ -159,6 +159,8 @@ class Planner:
             customer_transformers=recommend_transformers(self.policy, app, demand, mode,
                                                          levels),
             supply_area={"class": area, "source": area_source},
+            point_used={"lon": round(used.lon, 7), "lat": round(used.lat, 7), "crs": app.crs,
+                        "source": used.source, "notes": list(used.notes)},
             schemes=schemes, rejected=rejected[: self.policy.params.rejected_shown],
             notes=notes, solve_ms=(time.perf_counter() - t0) * 1000)
 
@@ -222,9 +224,24 @@ class Planner:
         return int(top_k)
 
     def _locate(self, app: Application) -> np.ndarray:
-        lon, lat = app.point()
-        x, y = self._to_metric[app.crs].transform(lon, lat)
+        return self._place(app)[0]
+
+    def _place(self, app: Application) -> tuple[np.ndarray, PointUsed]:
+        """The customer's point (metric) and how it was found (see Application.location)."""
+        used = app.location()
+        lon, lat = used.lon, used.lat
+        tr = self._to_metric[app.crs]
+        x, y = tr.transform(lon, lat)
         xy = np.array([x, y])
+        if app.parcel is not None:
+            ring = np.asarray(app.parcel[0], float)
+            px, py = tr.transform(ring[:, 0], ring[:, 1])
+            area = float(shapely.area(shapely.make_valid(shapely.polygons(np.column_stack([px, py])))))
+            lim = self.policy.params.max_parcel_area_m2
+            if not np.isfinite(area) or area > lim:
+                raise ApplicationError(f"parcel: {area / 1e6:.2f} km² is larger than any single "
+                                       f"customer's lot this engine accepts ({lim / 1e6:g} km²); "
+                                       "give the lot's own outline", field="parcel")
         if self._area is not None:
             d = float(shapely.distance(self._area, shapely.points(xy))) if np.isfinite(xy).all() \
                 else np.inf
@@ -237,7 +254,7 @@ class Planner:
                     + f"outside the network's area (lon {b[0]:.4f}..{b[2]:.4f}, lat "
                     f"{b[1]:.4f}..{b[3]:.4f}); more than {lim / 1000:g} km from any element",
                     field="lon")
-        return xy
+        return xy, used
 
     def _bounds_wgs84(self) -> tuple[float, float, float, float]:
         xy = self.cn.node_xy[np.isfinite(self.cn.node_xy).all(axis=1)]

@@ -132,6 +132,9 @@ class PlanResult(BaseModel):
     customer_transformers: dict[str, Any] | None = Field(
         None, description="recommended customer transformer configuration, approved capacity "
                           "(核定容量) and how the requested one differs")
+    point_used: dict[str, Any] | None = Field(
+        None, description="where the customer was placed: lon, lat, crs, source (point, "
+                          "point_in_parcel, parcel_centroid, parcel_inner_point), notes on repairs")
     supply_area: dict[str, Any] | None = Field(
         None, description="the customer's supply-area class (supply radius) and where it came "
                           "from: layer, network (metadata) or default (policy, assumed)")

@@ -168,3 +168,30 @@ def test_bad_fields_are_named(kwargs: dict, field: str) -> None:
 def test_unknown_keyword_is_an_input_error() -> None:
     with pytest.raises(InputError):
         design_demand(kva=1000, industry="office", voltage=10)
+
+
+@pytest.mark.parametrize("name,key", [("data center", "data_centre"), ("Data-Centre", "data_centre"),
+                                      ("IDC", "data_centre"), ("充电站", "ev_charging")])
+def test_industry_names_people_type(name: str, key: str) -> None:
+    from load_forecast.industries import get_industry
+
+    assert get_industry(name).key == key
+
+
+@pytest.mark.parametrize("name", ["工业", "manufacturing", "industrial", "Factory"])
+def test_generic_industry_words_ask_which_class(name: str) -> None:
+    from grid_models.errors import UnknownTypeError
+    from load_forecast.industries import get_industry
+
+    with pytest.raises(UnknownTypeError) as e:
+        get_industry(name)
+    msg = str(e.value)
+    assert "choose one" in msg and "two_shift_manufacturing" in msg and e.value.field == "industry"
+
+
+def test_misspelt_industry_gets_did_you_mean() -> None:
+    from grid_models.errors import UnknownTypeError
+    from load_forecast.industries import get_industry
+
+    with pytest.raises(UnknownTypeError, match="did you mean data_centre"):
+        get_industry("data cntre")
