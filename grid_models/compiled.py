@@ -197,6 +197,7 @@ class CompiledNetwork:
         state = dict(self.__dict__)
         state.pop("node_pos", None)  # cached property, rebuilt on use
         state.pop("_node_attach", None)  # routing's memo of street attachments
+        state.pop("_overhead_pieces", None)  # candidates' memo of overhead line pieces
         state["seg_geometry"] = shapely.to_wkb(self.seg_geometry)
         state["overhead_segments"] = {lv: osel for lv, (_, osel) in self.overhead_segments.items()}
         return state

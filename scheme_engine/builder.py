@@ -126,7 +126,10 @@ class SchemeBuilder:
         cn, cand, routes = self.cn, o.cand, o.routes
         kind = KINDS[cand.kind[c]]
         f, bs, ss = int(cand.feeder[c]), int(cand.bus_section[c]), int(cand.substation[c])
-        lon, lat = self.to_wgs.transform(*cand.xy[c])
+        # one transformation for the route and the connection point (the route's last vertex)
+        coords = routes.coords(c)
+        lons, lats = self.to_wgs.transform(coords[:, 0], coords[:, 1])
+        lon, lat = float(lons[-1]), float(lats[-1])
         is_tap = kind == "tap"
         node = int(cand.node[c])
         seg = int(cand.seg[c])
@@ -143,8 +146,6 @@ class SchemeBuilder:
             line_source_ref=str(cn.seg_source_ref[seg]) if is_tap else None,
             distance_from_start_m=round(float(cand.dist_from_start_m[c]), 2) if is_tap else None,
             lon=round(lon, 7), lat=round(lat, 7)))
-        coords = routes.coords(c)
-        lons, lats = self.to_wgs.transform(coords[:, 0], coords[:, 1])
         route = {"type": "LineString",
                  "coordinates": np.round(np.column_stack([lons, lats]), 7).tolist()}
         cond = self.cond_rec[cand.vn_kv][t]

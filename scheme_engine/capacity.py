@@ -245,6 +245,11 @@ class SchemeCapacity:
         cs, ts = np.asarray(cs, np.int64), np.asarray(ts, np.int64)
         if cs.size == 0:
             return []
+        # alternatives share circuits (dual supply): search each distinct option once
+        pairs, back = np.unique(np.stack([cs, ts], 1), axis=0, return_inverse=True)
+        if len(pairs) < cs.size:
+            uniq = self.options(o, pairs[:, 0], pairs[:, 1])
+            return [dict(uniq[int(i)]) for i in np.ravel(back)]
         p = self.policy.params
         specs, flag_only = active_checks(self.policy)
         specs = tuple(sp for sp in specs if sp.load_dependent and sp.name not in flag_only)
