@@ -114,22 +114,21 @@ def load_compiled(path: str | os.PathLike, policy: Policy, use_cache: bool = Tru
                                      field="path") from None
         hit = _read_entry(key)
         if hit is not None:
-            report, compiled = hit
-            if not report.ok:
-                raise NetworkValidationError(report)
-            return CompiledEntry(compiled, report, True)
+            if not hit[0].ok:
+                raise NetworkValidationError(hit[0])
+            return CompiledEntry(hit[1], hit[0], True)
     from .compiled import compile_network
     from .io import read_network
     from .validation import validate
 
     net = read_network(p, strict=False)
     report = validate(net, policy=policy)
-    compiled = compile_network(net, policy) if report.ok else None
+    compiled: CompiledNetwork | None = (compile_network(net, policy, validation=report)
+                                        if report.ok else None)
     if key is not None:
         _write_entry(key, report, compiled)
-    if not report.ok:
+    if compiled is None:
         raise NetworkValidationError(report)
-    assert compiled is not None
     return CompiledEntry(compiled, report, False)
 
 

@@ -264,7 +264,7 @@ class Network:
         if len(pts) == 0:
             pts = self.layers["roads"]
         b = gpd.GeoSeries(pts.geometry, crs=self.crs).to_crs(WGS84).total_bounds
-        return tuple(float(v) for v in b)
+        return float(b[0]), float(b[1]), float(b[2]), float(b[3])
 
     def summary(self) -> dict[str, object]:
         """Counts and key figures for ``network info``."""

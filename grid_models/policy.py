@@ -257,8 +257,8 @@ class Policy:
 
     @cached_property
     def construction_rates(self) -> dict[str, float]:
-        return {k: float(v) for k, v in
-                self.mapping("construction_rates", "item", "value").items()}  # type: ignore[arg-type]
+        return {k: float(str(v)) for k, v in
+                self.mapping("construction_rates", "item", "value").items()}
 
 
 def _key(v: object) -> str:

@@ -46,9 +46,10 @@ class Candidates:
         return int(self.kind.size)
 
     def take(self, idx: np.ndarray) -> Candidates:
-        return Candidates(self.vn_kv, *(getattr(self, f)[idx] for f in (
-            "kind", "point_id", "node", "seg", "frac_from_parent", "dist_from_start_m", "xy",
-            "dist_m", "feeder", "bus_section", "substation")), radius_m=self.radius_m)
+        fields = ("kind", "point_id", "node", "seg", "frac_from_parent", "dist_from_start_m",
+                  "xy", "dist_m", "feeder", "bus_section", "substation")
+        return Candidates(self.vn_kv, *(getattr(self, f)[idx] for f in fields),  # type: ignore[misc]
+                          radius_m=self.radius_m)
 
 
 def find_candidates(cn: CompiledNetwork, xy: np.ndarray, vn_kv: float, policy: Policy,

@@ -265,7 +265,7 @@ class SchemeCapacity:
             """(rows, steps, checks): which check fails at each demand step."""
             load = Load(self.s_fixed + k * self.s_per_kva, k * self.s_per_kva, k, self.pv_mw)
             x = check_inputs(site, line, load, self.policy)
-            return np.stack([~np.broadcast_to(sp.passed(*sp.compute(x)), k.shape)
+            return np.stack([~np.broadcast_to(np.asarray(sp.passed(*sp.compute(x))), k.shape)
                              for sp in specs], axis=-1)
 
         n = cs.size
@@ -274,7 +274,7 @@ class SchemeCapacity:
         hi = np.full(n, np.inf)  # fails
         if k_hi > self.k0:
             grid = self.k0 * (k_hi / self.k0) ** (np.arange(1, GRID_FIRST + 1) / GRID_FIRST)
-            lo, hi = _narrow(failing(np.broadcast_to(grid, (n, GRID_FIRST))).any(axis=-1),
+            lo, hi = _narrow(np.asarray(failing(np.broadcast_to(grid, (n, GRID_FIRST))).any(axis=-1)),
                              np.broadcast_to(grid, (n, GRID_FIRST)), lo, hi)
         while True:
             wide = np.isfinite(hi) & (hi - lo > MAX_INTEGER_STEPS - 2)
@@ -283,13 +283,12 @@ class SchemeCapacity:
             steps = lo[:, None] + (hi - lo)[:, None] * (np.arange(1, GRID_REFINE + 1)
                                                         / (GRID_REFINE + 1))
             steps = np.where(wide[:, None], steps, lo[:, None])
-            lo, hi = _narrow(failing(steps).any(axis=-1), steps, lo, hi)
+            lo, hi = _narrow(np.asarray(failing(steps).any(axis=-1)), steps, lo, hi)
         fin = np.isfinite(hi)
         ints = np.floor(lo)[:, None] + np.arange(MAX_INTEGER_STEPS)
         ints = np.minimum(ints, np.where(fin, hi, lo)[:, None])
-        fails = failing(ints)
-        fails &= (ints > lo[:, None])[..., None]  # at or below lo passes by construction
-        bad = fails.any(axis=-1)
+        fails: np.ndarray = failing(ints) & (ints > lo[:, None])[..., None]  # <= lo passes
+        bad: np.ndarray = np.asarray(fails.any(axis=-1))
         first = np.where(bad.any(axis=1), np.argmax(bad, axis=1), MAX_INTEGER_STEPS)
         best = np.where(first > 0, ints[rows, np.maximum(first - 1, 0)], lo)
         out = []

@@ -61,7 +61,7 @@ def design_demand_for(app, cn) -> Demand:
 @lru_cache(maxsize=1024)
 def _design(industry: str, kva: float, config: str | None, existing_kw: float | None):
     """Cached: the industry tables are immutable at run time and applications repeat."""
-    from load_forecast import DemandRequest, design_demand
+    from load_forecast.demand import DemandRequest, design_demand
 
     return design_demand(DemandRequest(industry=industry, kva=kva, transformer_config=config,
                                        existing_kw=existing_kw))

@@ -18,7 +18,7 @@ import shapely
 from pyproj import Transformer
 
 from grid_models.compiled import CompiledNetwork, compile_network
-from grid_models.errors import ApplicationError, GridSchemeError, NetworkValidationError
+from grid_models.errors import ApplicationError, GridSchemeError, ValidationReport
 from grid_models.policy import Policy, StandardTypes, load_policy, load_standard_types
 
 from . import rules
@@ -71,15 +71,11 @@ class Planner:
             self._network: Network | None = None
             self.cn = network
         else:
-            if validate:
-                from grid_models.validation import validate as validate_network
-
-                report = validate_network(network, self.std, self.policy)
-                if not report.ok:
-                    raise NetworkValidationError(report)
-                self.warnings = report.warnings
+            # compile_network validates (the same codes as `gridscheme network validate`) and
+            # refuses a network with errors; a caller that validated already may skip it
             self._network = network
-            self.cn = compile_network(network, self.policy)
+            self.cn = compile_network(network, self.policy, standard_types=self.std,
+                                      validation=None if validate else ValidationReport())
         self._to_metric = {c: Transformer.from_crs(c, self.cn.crs, always_xy=True)
                            for c in ("EPSG:4326", "EPSG:4490")}
         self._to_wgs = Transformer.from_crs(self.cn.crs, "EPSG:4326", always_xy=True)

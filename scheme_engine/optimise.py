@@ -147,11 +147,11 @@ def _cpsat(opts, n_circuits, k, distinct_substations, distinct_bus_sections, cor
         st = solver.solve(m)
         if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             break
-        cc = tuple(sorted(int(c) for c in cand_ids if solver.value(u[int(c)])))
+        cc = tuple(sorted(int(c) for c in cand_ids if bool(solver.value(u[int(c)]))))
         tt = tuple(int(best_t[c]) for c in cc)
         out.append(Selection(cc, tt, float(best_score[list(cc)].sum()),
                              "optimal" if st == cp_model.OPTIMAL else "feasible"))
         chosen = {int(key[c]) for c in cc}
         # no-good: the next alternative uses another set of feeders (or points)
-        m.add(sum(groups[g] for g in chosen) <= len(chosen) - 1)
+        m.add(sum(groups[g] for g in chosen) <= len(chosen) - 1)  # type: ignore[misc]
     return out

@@ -212,7 +212,8 @@ def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Pol
     c_own, c_chain, c_rev, c_order = _walk(core, pred, srcs, s_ends, t_ends[r], iw, jw,
                                             np.flatnonzero(~dr))
     mid_len = np.zeros((r.size, ncons))
-    mid_cr, mid_cc = np.zeros(r.size), np.zeros(r.size)
+    mid_cr: np.ndarray = np.zeros(r.size)
+    mid_cc: np.ndarray = np.zeros(r.size)
     if c_own.size:
         for k in range(ncons):
             mid_len[:, k] = np.bincount(c_own, weights=core.chain_len[c_chain, k], minlength=r.size)

@@ -71,8 +71,9 @@ class CheckResults:
         if np.size(index[0]) == 0:
             return []
         util = self.utilisation_at(index)
-        failing = self.failing_at(index)
-        pool = np.where(failing.any(axis=1)[:, None], failing, True)
+        failing: np.ndarray = np.asarray(self.failing_at(index), dtype=bool)
+        any_fail: np.ndarray = np.asarray(failing.any(axis=1))
+        pool = np.where(any_fail[:, None], failing, True)
         j = np.argmax(np.where(pool, util, -np.inf), axis=1)
         return [(self.specs[jj].name, float(util[i, jj])) for i, jj in enumerate(j)]
 
