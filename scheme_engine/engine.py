@@ -85,6 +85,13 @@ class Planner:
         self._cond_rec = {v: df.to_dict("records") for v, df in self._conductors.items()}
         self.builder = SchemeBuilder(self.cn, self.policy, self._cond_rec)
         self._area = self.cn.area_hull
+        rep = getattr(self.cn, "validation", None)
+        warn = rep.warnings if rep is not None else []
+        # validation warnings stay warnings, and every answer says they exist
+        self._network_notes: tuple[str, ...] = (
+            (f"the network has {len(warn)} validation warning(s) (codes: "
+             f"{', '.join(sorted({w.code for w in warn}))}); `gridscheme network validate` "
+             "lists them",) if warn else ())
         if self._area is not None:
             shapely.prepare(self._area)
 
@@ -137,7 +144,7 @@ class Planner:
                         for s in r.selections]
         schemes.sort(key=lambda s: s.score)
         schemes = schemes[:k]
-        notes = []
+        notes = list(self._network_notes)
         if not levels:
             allowed = rules.rule_levels(self.policy, kva)
             notes.append(f"no voltage level allowed for {kva:g} kVA ({allowed} kV) exists in this network")
