@@ -191,7 +191,8 @@ def park_assets(planner: Planner, park: ParkInput, st: ParkSettings) -> ParkAsse
 def park_circuits(planner: Planner, park: ParkInput, assets: ParkAssets, st: ParkSettings,
                   n_circuits: np.ndarray) -> Circuits:
     """Each single-circuit parcel's circuits to its nearest park sites (see module notes)."""
-    if assets is None or assets.n_sources == 0 or not np.isfinite(assets.v_ring_pu):
+    if assets is None or assets.n_sources == 0 or not np.isfinite(assets.v_ring_pu) \
+            or st.rmu_options_per_parcel < 1:
         return Circuits.empty()
     pol = planner.policy
     p = pol.params
