@@ -106,8 +106,7 @@ def demo_park(demo):
 
 def test_shared_new_assets_are_paid_once(demo_park):
     park, res = demo_park
-    m, sol = res.model, res.solution
-    assert m.assets is not None
+    assert res.model.assets is not None
     park_rows = res.parcels[res.parcels["kind"] == "park_rmu"]
     feeders = [a for a in res.new_assets if a["asset"] == "park_feeder"]
     rmus = [a for a in res.new_assets if a["asset"] == "park_rmu"]
