@@ -166,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--out", default="out", help="folder for the map and JSON")
     dm.set_defaults(func=_cmd_demo)
 
+    from api.park_cli import add_park_commands
+
+    add_park_commands(sub)  # park plan, park run-many
+
     from api.serve_cli import add_service_commands
 
     add_service_commands(sub)  # serve, token

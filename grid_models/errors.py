@@ -60,6 +60,21 @@ class ApplicationError(InputError):
     """A connection application is invalid or impossible on this network."""
 
 
+class BadParcelsError(InputError):
+    """Parcels of a park cannot be planned (``--on-bad fail``); ``bad`` lists each one.
+
+    Parameters
+    ----------
+    message : str
+    bad : list of dict
+        ``{"parcel_id", "row", "reason", "message"}`` per bad parcel.
+    """
+
+    def __init__(self, message: str, bad: list[dict[str, object]]) -> None:
+        super().__init__(message, field="parcels")
+        self.bad = bad
+
+
 @dataclass(frozen=True)
 class Problem:
     """One finding of network validation.

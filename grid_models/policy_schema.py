@@ -140,6 +140,14 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (
                                                             allow_blank=True))),
     TableSpec("customer_transformers", ("hv_kv", "kva"), (
         _f("hv_kv", "kV", gt=0), _f("kva", "kVA", gt=0))),
+    # park pre-planning (scheme_engine/park): key/value settings and new-substation sizes
+    TableSpec("park_planning", ("key",), (
+        _s("key"), _s("value"), _s("unit", required=False, default="", allow_blank=True),
+        _s("description", required=False, default="", allow_blank=True))),
+    TableSpec("park_substations", ("project",), (
+        _s("project"), _f("hv_kv", "kV", gt=0), _f("vn_kv", "kV", gt=0),
+        _i("n_transformers", ge=1), _f("transformer_mva", "MVA", gt=0),
+        _f("cost_cny", "CNY", ge=0))),
 )}
 
 

@@ -217,6 +217,66 @@ class Planner:
         demand = design_demand_for(app, self.cn)
         return demand, [self.evaluate_level(app, lv) for lv in levels]
 
+    def options_many(self, applications: Iterable[Application | dict],
+                     demands: Iterable[Demand | None] | None = None
+                     ) -> list[tuple[Demand, list[LevelResult]] | GridSchemeError]:
+        """Every checked option of many applications in one call (the park planner's batch).
+
+        Like :meth:`evaluate_levels` per application (candidates, routes, checks, costs of every
+        candidate x conductor at every allowed level) but without choosing schemes, and with
+        nothing compiled or rebuilt between applications. ``LevelResult.selections`` is empty;
+        ``LevelResult.corridor_conflict`` is filled for dual-supply tiers.
+
+        Parameters
+        ----------
+        applications : iterable of Application or dict
+        demands : iterable of Demand or None, optional
+            A design demand per application that replaces the one derived from its kVA and
+            industry (a park parcel's land-use estimate); None entries keep the derived one.
+
+        Returns
+        -------
+        list
+            ``(Demand, [LevelResult, ...])`` per application, or the application's
+            :class:`GridSchemeError` (e.g. outside the network's area) in its place.
+        """
+        apps = list(applications)
+        dem = list(demands) if demands is not None else [None] * len(apps)
+        if len(dem) != len(apps):
+            raise ValueError(f"options_many: {len(dem)} demands for {len(apps)} applications")
+        p = self.policy.params
+        out: list[tuple[Demand, list[LevelResult]] | GridSchemeError] = []
+        for a, d in zip(apps, dem, strict=True):
+            try:
+                app = a if isinstance(a, Application) else parse_application(a)
+                mode = rules.supply_mode(self.policy, app.tier, app.overrides.supply_mode)
+                xy = self._locate(app)
+                en = self._existing(app)
+                ef = int(self.cn.node_feeder[en]) if en is not None else -1
+                demand = d if d is not None else design_demand_for(app, self.cn)
+                area = area_class_at(self.cn, xy, self.policy)[0]
+                levels = rules.voltage_levels(self.policy, app.requested_kva,
+                                              np.array(list(self._conductors)),
+                                              app.overrides.voltage_kv)
+                res = []
+                for lv in levels:
+                    cand = find_candidates(self.cn, xy, lv, self.policy, en,
+                                           frozenset(app.overrides.excluded_points))
+                    routes = route_all(self.cn, xy, cand, self.policy)
+                    opts = evaluate(self.cn, cand, routes, demand, self.policy,
+                                    self._conductors[lv], app.requested_kva, ef,
+                                    app.load.pv_export_kw, area)
+                    conflict = np.zeros((len(cand), len(cand)), bool)
+                    if mode.n_circuits > 1 and len(cand) > 1 and mode.max_shared_corridor_ratio < 1:
+                        conflict = corridor_conflicts(routes, self.cn.road.edge_length_m,
+                                                      mode.max_shared_corridor_ratio,
+                                                      p.shared_corridor_allowance_m)
+                    res.append(LevelResult(float(lv), cand, opts, [], conflict))
+                out.append((demand, res))
+            except GridSchemeError as exc:
+                out.append(exc)
+        return out
+
     # ------------------------------------------------------------------ steps
     def _top_k(self, top_k: int | None) -> int:
         if top_k is None:

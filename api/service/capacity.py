@@ -89,3 +89,14 @@ def capacity_geojson_bytes(net: Network, policy: Policy) -> bytes:
     """:func:`capacity_geojson` serialised (what the service caches and sends)."""
     return json.dumps(capacity_geojson(net, policy), ensure_ascii=False,
                       separators=(",", ":")).encode("utf-8")
+
+
+def model_capacity_geojson_bytes(cn, policy: Policy) -> bytes:
+    """The heat map recomputed from the compiled model by the engine
+    (:func:`scheme_engine.park.heatmap.capacity_heatmap`, one feature per feeder with the same
+    properties as :func:`capacity_geojson`, no reservations) serialised: what ``/v1/capacity``
+    sends."""
+    from scheme_engine.park.heatmap import capacity_heatmap
+
+    return json.dumps(capacity_heatmap(cn, policy, access_points=False), ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")

@@ -37,9 +37,9 @@ class WarmPlanner:
     @cached_property
     def capacity_geojson(self) -> bytes:
         """The capacity heat map of this version under this policy (computed once)."""
-        from .capacity import capacity_geojson_bytes
+        from .capacity import model_capacity_geojson_bytes
 
-        return capacity_geojson_bytes(self.network, self.policy)
+        return model_capacity_geojson_bytes(self.planner.cn, self.policy)
 
     def plan(self, application: dict, top_k: int | None = None) -> Any:
         """``Planner.plan`` under the lock; returns the engine's ``PlanResult``."""

@@ -1,0 +1,184 @@
+"""The designer map of a park plan (folium, fully offline): parcels coloured by their reserved
+connection (or red when unserved), every reserved circuit's route, the new park assets (RMUs,
+ring, feeders) and the capacity heat map after the reservations (feeders coloured by remaining
+N-1 headroom, access points as circles; :mod:`viz.maps.context` classes).
+
+Grid topology is shown: this map is for designers and planners only. Every string that came
+from the input (parcel ids, names) is escaped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import folium
+import numpy as np
+import shapely
+from branca.element import Element
+
+from ..assets import LEAFLET_CSS, LEAFLET_JS, MAP_CSS, script_tag, style_tag
+from ..datafiles import class_colour
+from ..escape import html_text as h
+from ..labels import Lang
+from .basemap import Basemap, add_basemap
+from .context import capacity_layer, prepare, roads_layer
+from .safe import SafeTooltip
+
+_TXT = {
+    "zh": {"title": "园区预规划", "parcels": "地块", "reserved": "已预留", "unserved": "未能供电",
+           "routes": "预留线路", "assets": "新建设施", "feeders": "馈线剩余容量(N-1)",
+           "points": "接入点剩余容量", "kind": "接入方式", "point": "接入点", "feeder": "馈线",
+           "cost": "投资", "reason": "原因", "kva": "容量", "headroom": "剩余容量",
+           "park_rmu": "园区环网柜", "park_ring": "园区环网", "park_feeder": "新出馈线",
+           "wan": "万元"},
+    "en": {"title": "Park pre-plan", "parcels": "parcels", "reserved": "reserved",
+           "unserved": "unserved", "routes": "reserved lines", "assets": "new assets",
+           "feeders": "feeder headroom (N-1)", "points": "access-point headroom",
+           "kind": "connection", "point": "point", "feeder": "feeder", "cost": "cost",
+           "reason": "reason", "kva": "capacity", "headroom": "headroom",
+           "park_rmu": "park RMU", "park_ring": "park ring", "park_feeder": "new feeder",
+           "wan": "CNY"},
+}
+_KIND_COLOUR = {"busbar": "#1f77b4", "rmu": "#2ca02c", "switching_station": "#17becf",
+                "tap": "#9467bd", "station": "#8c564b", "existing": "#7f7f7f",
+                "park_rmu": "#ff7f0e"}
+
+
+def _gj(geom: Any) -> dict:
+    return shapely.geometry.mapping(geom)
+
+
+def park_map(parcels: dict, routes: dict, new_assets: dict, capacity: dict | None = None,
+             roads: dict | None = None, lang: Lang = "zh", title: str = "",
+             basemap: Basemap | None = None, html_dir: Path | None = None) -> folium.Map:
+    """Build the park map from GeoJSON FeatureCollections (EPSG:4326).
+
+    Parameters
+    ----------
+    parcels : dict
+        Features with ``parcel_id``, ``status``, ``kind``, ``point_id``, ``feeder_id``,
+        ``cost_cny``, ``kva``, ``reason_detail``.
+    routes, new_assets : dict
+        Reserved circuits; new assets with ``asset`` and ``id``.
+    capacity : dict, optional
+        The heat map (:func:`scheme_engine.park.heatmap.capacity_heatmap`).
+    roads : dict, optional
+        Road lines for context.
+    """
+    tx = _TXT["zh" if lang == "zh" else "en"]
+    feats = [f for f in parcels.get("features") or [] if f.get("geometry")]
+    geoms = [shapely.geometry.shape(f["geometry"]) for f in feats]
+    if geoms:
+        x0, y0, x1, y1 = shapely.total_bounds(np.array(geoms, dtype=object))
+    else:
+        x0 = y0 = x1 = y1 = 0.0
+    pad = 0.01
+    bbox = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=15, tiles=None,
+                   control_scale=True, max_zoom=19)
+    m.default_js = []
+    m.default_css = []
+    root = m.get_root()
+    root.title = h(f"{tx['title']} · {title}")
+    root.header.add_child(Element(style_tag(LEAFLET_CSS, None) + script_tag(LEAFLET_JS, None)
+                                  + style_tag(MAP_CSS, None)), name="gs_assets")
+    add_basemap(m, basemap or Basemap(), lang, html_dir)
+    if roads:
+        g, p = prepare(roads, bbox)
+        if g:
+            roads_layer(g, p, lang).add_to(m)
+    if capacity:
+        lines = {"type": "FeatureCollection", "features": [
+            f for f in capacity.get("features") or []
+            if (f.get("properties") or {}).get("kind") == "feeder"]}
+        g, p = prepare(lines, bbox)
+        if g:
+            fg = folium.FeatureGroup(name=h(tx["feeders"]), show=True)
+            for geom, pr in zip(g, p, strict=True):
+                hm = pr.get("headroom_mva")
+                tip = (f"<b>{h(tx['feeder'])} {h(pr.get('feeder_id', ''))}</b><br>"
+                       f"{h(tx['headroom'])}: {'–' if hm is None else f'{hm:.2f} MVA'}")
+                folium.GeoJson(_gj(geom), style_function=_line_style(class_colour(
+                    "capacity_headroom_mva", hm)), tooltip=SafeTooltip(tip)).add_to(fg)
+            fg.add_to(m)
+        pts = {"type": "FeatureCollection", "features": [
+            f for f in capacity.get("features") or []
+            if (f.get("properties") or {}).get("kind") == "access_point"]}
+        g, p = prepare(pts, bbox)
+        if g:
+            capacity_layer(g, p, lang).add_to(m)
+    pg = folium.FeatureGroup(name=h(tx["parcels"]), show=True)
+    for f, geom in zip(feats, geoms, strict=True):
+        pr = f.get("properties") or {}
+        ok = pr.get("status") == "reserved"
+        colour = _KIND_COLOUR.get(str(pr.get("kind")), "#555") if ok else "#d62728"
+        lines = [f"<b>{h(pr.get('parcel_id', ''))}</b> · {h(tx['reserved'] if ok else tx['unserved'])}"]
+        if pr.get("kva") is not None:
+            lines.append(f"{h(tx['kva'])}: {float(pr['kva']):,.0f} kVA")
+        if ok:
+            lines.append(f"{h(tx['kind'])}: {h(pr.get('kind', ''))} · {h(tx['point'])}: "
+                         f"{h(pr.get('point_id', ''))}")
+            if pr.get("feeder_id"):
+                lines.append(f"{h(tx['feeder'])}: {h(pr['feeder_id'])}")
+            if pr.get("cost_cny") is not None:
+                c = float(pr["cost_cny"])
+                lines.append(f"{h(tx['cost'])}: " + (f"{c / 1e4:,.1f} {tx['wan']}" if lang == "zh"
+                                                       else f"{tx['wan']} {c:,.0f}"))
+        else:
+            lines.append(f"{h(tx['reason'])}: {h(pr.get('reason_detail', ''))}")
+        folium.GeoJson(_gj(geom), style_function=_poly_style(colour),
+                       tooltip=SafeTooltip("<br>".join(lines))).add_to(pg)
+    pg.add_to(m)
+    rg = folium.FeatureGroup(name=h(tx["routes"]), show=True)
+    for f in routes.get("features") or []:
+        if not f.get("geometry"):
+            continue
+        pr = f.get("properties") or {}
+        folium.GeoJson(f["geometry"], style_function=_line_style(
+            _KIND_COLOUR.get(str(pr.get("kind")), "#333"), 3),
+            tooltip=SafeTooltip(f"{h(pr.get('parcel_id', ''))} → {h(pr.get('point_id', ''))} "
+                                f"{h(pr.get('conductor', ''))}")).add_to(rg)
+    rg.add_to(m)
+    ag = folium.FeatureGroup(name=h(tx["assets"]), show=True)
+    for f in new_assets.get("features") or []:
+        if not f.get("geometry"):
+            continue
+        pr = f.get("properties") or {}
+        kind = str(pr.get("asset", ""))
+        tip = f"<b>{h(tx.get(kind, kind))}</b> {h(pr.get('id', ''))}"
+        if f["geometry"]["type"] == "Point":
+            lon, lat = f["geometry"]["coordinates"][:2]
+            folium.CircleMarker([lat, lon], radius=8, color="#000", weight=2, fill=True,
+                                fill_color="#ff7f0e", fill_opacity=1,
+                                tooltip=SafeTooltip(tip)).add_to(ag)
+        else:
+            folium.GeoJson(f["geometry"], style_function=_line_style(
+                "#ff7f0e" if kind == "park_ring" else "#e377c2", 4),
+                tooltip=SafeTooltip(tip)).add_to(ag)
+    ag.add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    if geoms:
+        m.fit_bounds([[y0, x0], [y1, x1]], padding=(20, 20))
+    return m
+
+
+def _poly_style(colour: str):
+    return lambda f: {"color": "#222", "weight": 1, "fillColor": colour, "fillOpacity": 0.45}
+
+
+def _line_style(colour: str, weight: float = 2):
+    return lambda f: {"color": colour, "weight": weight, "opacity": 0.85}
+
+
+def write_park_map(path: str | Path, lang: Lang = "zh", **kwargs: Any) -> Path:
+    """Write :func:`park_map` as one offline HTML file (atomically)."""
+    p = Path(path)
+    m = park_map(lang=lang, html_dir=p.parent, **kwargs)
+    html = m.get_root().render().replace(
+        "<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', 1)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(p)
+    return p
