@@ -1,5 +1,6 @@
-"""The real service on localhost for browser tests and screenshots: uvicorn in a thread, a
-fresh SQLite database in a temporary folder, the demo network active, tokens per role."""
+"""The real service on localhost in a thread (browser tests, ``scripts/screenshots.py``,
+embedding): uvicorn on a free port, a fresh SQLite database in a temporary folder, the demo
+network active, no job worker; tokens made on demand."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ class LiveService:
     tokens: dict[str, str] = field(default_factory=dict)
 
     def token(self, who: str, role: str, principal: str | None = None) -> str:
-        """Create (once) and return the token of ``who``."""
+        """Create (once) and return the token of ``who`` (``role``; customers need a
+        ``principal``)."""
         if who not in self.tokens:
             from api.auth import create_token
 
@@ -32,7 +34,13 @@ class LiveService:
 
 @contextmanager
 def live_service(folder: Path | None = None) -> Iterator[LiveService]:
-    """Start ``create_app`` under uvicorn on a free localhost port; stop it afterwards."""
+    """Start ``create_app`` under uvicorn on a free localhost port; stop it afterwards.
+
+    Parameters
+    ----------
+    folder : Path, optional
+        Where the database and data folder go (default a temporary folder, removed after).
+    """
     import uvicorn
 
     from api.plan_cli import DEMO_NETWORK
