@@ -125,7 +125,10 @@ def _static_files() -> dict[str, FsPath]:
     from viz.web import STATIC_DIR
 
     files: dict[str, FsPath] = {}
-    for base, prefix in ((STATIC_DIR, "/app/"), (ASSET_DIR, "/static/viz/")):
+    # the page's files, and the vendored scripts/styles pages may load by URL (not the fonts)
+    roots = [(STATIC_DIR, "/app/")] + [(ASSET_DIR / d, f"/static/viz/{d}/")
+                                       for d in ("leaflet", "map", "three", "preview3d")]
+    for base, prefix in roots:
         for p in sorted(base.rglob("*")):
             if p.is_file() and p.suffix in (".html", ".js", ".css", ".png", ".svg", ".ttf",
                                             ".woff2", ".ico"):

@@ -37,6 +37,7 @@ def test_page_files_need_no_token_and_hold_no_data(service: Service) -> None:
         r = c.get(path)
         assert r.status_code == 200 and kind in r.headers["content-type"], path
     for path in ("/app/missing.js", "/static/viz/../labels.py", "/static/viz/data/letter_texts.csv",
+                 "/static/viz/fonts/WenQuanYiMicroHei-GS.ttf",
                  "/app/%2e%2e/view.py"):
         r = c.get(path)
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", path
