@@ -391,3 +391,39 @@ def test_form_errors_name_the_field(ctx, svc) -> None:
     assert page.locator("#f-kva.gs-invalid").count() == 1
     _clean(log, allow=("status of 422",))
     page.close()
+
+
+def test_a_lost_answer_and_a_retry_store_one_application(ctx, svc) -> None:
+    """The first submission reaches the service but its answer is lost on the way back; the
+    user presses submit again: the same Idempotency-Key returns the stored application."""
+    token = svc.token("retry", "customer", "cust-R")
+    page, log = _sign_in(ctx, svc, token)
+    keys: list[str] = []
+    lost = {"n": 0}
+
+    def lose_first_answer(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        if lost["n"] == 0:
+            lost["n"] += 1
+            route.fetch()  # the service plans and stores it ...
+            route.abort()  # ... and the answer never arrives
+        else:
+            route.continue_()
+
+    page.route("**/v1/applications", lose_first_answer)
+    page.locator("#view-new").wait_for(state="visible")
+    page.fill("#f-name", "重试客户")
+    page.fill("#f-kva", "800")
+    _click_site(page, *SITE)
+    page.click("#f-submit")
+    page.locator("#f-error").wait_for(state="visible", timeout=30000)
+    page.click("#f-submit")
+    page.locator("table.gs-compare").wait_for(state="visible", timeout=30000)
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0].startswith("web-")
+    mine = _api(svc, "/v1/applications", token)
+    assert mine["total"] == 1 and mine["items"][0]["customer_name"] == "重试客户"
+    _clean(log, allow=("net::ERR_FAILED",))
+    page.close()
