@@ -1,10 +1,15 @@
-"""Render PNG screenshots of the map pages, the 3D preview and the reply letter for review.
+"""Render PNG screenshots of the map pages, the 3D preview, the reply letter and the web page
+for review.
 
     .venv/bin/python scripts/screenshots.py [--out out/screenshots] [--plan PLAN.json]
+                                            [--web | --web-only] [--web-url URL]
 
-Without ``--plan`` it plans sample applications on the bundled demo city. Needs the ``browser``
-extra and Debian's chromium (and poppler-utils' ``pdftoppm`` for the letter). Every non-local
-request is aborted; problems are printed.
+Without ``--plan`` it plans sample applications on the bundled demo city. ``--web`` also starts
+the service in a thread (fresh SQLite, demo network) and walks the web page as a customer and a
+designer in Chinese and English: sign-in, the form with a clicked site, the result with its
+comparison, the 3D preview, the list and the not-found state (``web_*.png``). Needs the
+``browser`` and ``service`` extras and Debian's chromium (and poppler-utils' ``pdftoppm`` for the
+letter). Every non-local request is aborted; problems are printed.
 """
 
 from __future__ import annotations
@@ -58,10 +63,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=str(ROOT / "out" / "screenshots"))
     ap.add_argument("--plan", help="a PlanResult JSON instead of the demo samples")
-    ap.add_argument("--web", help="also screenshot this URL (the service's page, later)")
+    ap.add_argument("--web", action="store_true",
+                    help="also walk the web page on a service started here")
+    ap.add_argument("--web-only", action="store_true", help="only the web page")
+    ap.add_argument("--web-url", help="also screenshot this URL as it is")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.web_only:
+        problems = web_screenshots(out)
+        print(f"screenshots in {out} ({problems} problems)")
+        return 1 if problems else 0
 
     from viz.browser import browser_context, open_page
     from viz.maps.scheme_map import write_scheme_map
@@ -101,9 +113,9 @@ def main() -> int:
                 print(f"{stem}: {line}")
                 problems += 1
             page.close()
-        if args.web:
-            page, log = open_page(ctx, args.web, wait_ms=1500)
-            page.screenshot(path=str(out / "web.png"), full_page=True)
+        if args.web_url:
+            page, log = open_page(ctx, args.web_url, wait_ms=1500)
+            page.screenshot(path=str(out / "web_url.png"), full_page=True)
     from viz.letter import write_letter
 
     for key, doc in plans.items():
@@ -111,8 +123,93 @@ def main() -> int:
             files = write_letter(doc, 1, out / f"letter_{key}_{lang}", lang)
             subprocess.run(["pdftoppm", "-png", "-r", "80", str(files["pdf"]),
                             str(out / f"letter_{key}_{lang}")], check=False)
+    if args.web:
+        problems += web_screenshots(out)
     print(f"screenshots in {out} ({problems} problems)")
     return 1 if problems else 0
+
+
+#: applications the web walk submits: (who, role, principal, form values, site lon/lat)
+WEB_SAMPLES = [
+    ("customer", "customer", "cust-demo",
+     {"name": "城西物流园 <b>&</b> `${x}`", "kva": "800", "tier": "普通"}, (106.80, 39.66)),
+    ("designer", "designer", None,
+     {"name": "示范数据中心", "kva": "1600", "tier": "二级"}, (106.8215, 39.67)),
+]
+
+
+def _click_map(page, lon: float, lat: float) -> None:
+    page.wait_for_function("() => window.__gsweb && "
+                           "document.querySelectorAll('path.gs-road').length > 0")
+    page.wait_for_timeout(400)
+    x, y = page.evaluate("""([lat, lon]) => {
+        const p = window.__gsweb.map.latLngToContainerPoint([lat, lon]);
+        const r = document.getElementById('gs-map').getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top]; }""", [lat, lon])
+    page.mouse.click(x, y)
+
+
+def web_screenshots(out: Path) -> int:
+    """Walk the web page on a service started here; write ``web_*.png``; count problems."""
+    from api.service.live import live_service
+    from viz.browser import browser_context, open_page
+
+    problems = 0
+    with live_service() as svc, browser_context() as ctx:
+        for who, role, principal, form, site in WEB_SAMPLES:
+            token = svc.token(who, role, principal)
+            for lang in ("zh", "en"):
+                stem = f"web_{who}_{lang}"
+                page, log = open_page(ctx, svc.url + "/app/", wait_ms=200)
+                page.evaluate(f"localStorage.setItem('gs-lang', '{lang}')")
+                page.reload()
+                page.locator("#view-signin").wait_for(state="visible")
+                if who == "customer":
+                    page.screenshot(path=str(out / f"web_signin_{lang}.png"))
+                page.fill("#gs-token", token)
+                page.click("#gs-signin-btn")
+                page.locator("#view-new").wait_for(state="visible")
+                page.fill("#f-name", form["name"])
+                page.fill("#f-kva", form["kva"])
+                page.select_option("#f-tier", form["tier"])
+                _click_map(page, *site)
+                page.wait_for_timeout(200)
+                page.screenshot(path=str(out / f"{stem}_form.png"))
+                page.click("#f-submit")
+                page.locator("table.gs-compare, .gs-empty").first.wait_for(state="visible",
+                                                                            timeout=30000)
+                page.wait_for_timeout(800)
+                if who == "designer" and lang == "zh":
+                    page.check("#gs-layer-capacity")
+                page.screenshot(path=str(out / f"{stem}_result.png"))
+                # the whole side panel, unrolled (it scrolls on its own in the page)
+                side = page.locator("#gs-side")
+                height = side.evaluate("e => e.scrollHeight")
+                page.set_viewport_size({"width": 1400, "height": max(900, height + 60)})
+                page.wait_for_timeout(300)
+                side.screenshot(path=str(out / f"{stem}_result_panel.png"))
+                page.set_viewport_size({"width": 1400, "height": 900})
+                if page.locator("button.gs-3d").count():
+                    page.locator("button.gs-3d").first.click()
+                    page.frame_locator("#gs-3d").locator("#gs3d canvas").wait_for(
+                        state="visible", timeout=15000)
+                    page.wait_for_timeout(1200)
+                    page.screenshot(path=str(out / f"{stem}_3d.png"))
+                    page.click("#gs-modal-close")
+                page.click("#gs-nav-list")
+                page.locator("#gs-list li").first.wait_for(state="visible")
+                page.screenshot(path=str(out / f"{stem}_list.png"))
+                if who == "customer":
+                    page.evaluate("location.hash = '#/a/a_0000000000'")
+                    page.locator("#view-missing").wait_for(state="visible")
+                    page.screenshot(path=str(out / f"web_missing_{lang}.png"))
+                for line in log.problems():
+                    if "status of 404" in line and who == "customer":
+                        continue  # the not-found state asked for a missing application
+                    print(f"{stem}: {line}")
+                    problems += 1
+                page.close()
+    return problems
 
 
 if __name__ == "__main__":

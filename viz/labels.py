@@ -117,6 +117,13 @@ REMEDIES: dict[str, tuple[str, str]] = {
     "new_substation": ("新建/扩建变电站", "new or expanded substation"),
 }
 
+# Code values of string fields shown as they are (``route_class``).
+VALUES: dict[str, tuple[str, str]] = {
+    "street": ("沿道路", "along streets"),
+    "shortcut": ("直连捷径", "shortcut across open land"),
+    "fallback": ("直线估算", "straight-line estimate"),
+}
+
 FLAGS: dict[str, tuple[str, str]] = {
     "power_quality_assessment_required": ("需开展电能质量评估", "power-quality assessment required"),
     "distributed_pv_documents_required": ("需提交分布式光伏资料", "distributed-PV documents required"),

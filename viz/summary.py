@@ -13,6 +13,7 @@ from .labels import (
     FIELDS,
     KINDS,
     MODES,
+    VALUES,
     Lang,
     check_value,
     flag_label,
@@ -119,6 +120,8 @@ def extra_text(value: Any, lang: Lang) -> str:
         v = num(value)
         return "–" if v is None else f"{v:.4g}"
     if isinstance(value, str):
+        if value in VALUES:
+            return pick(VALUES, value, lang)
         return pick({}, value, lang) if value.isidentifier() and lang == "zh" else value
     if isinstance(value, list):
         return "；".join(extra_text(v, lang) for v in value) if lang == "zh" else \

@@ -3,8 +3,9 @@
 Routes (all under ``/v1`` except the probes): applications (submit and plan synchronously,
 list, get, schemes, compare, exports), jobs, network versions and the capacity heat map,
 policy, tokens, ``/v1/me``; ``/healthz`` and ``/readyz``. OpenAPI at ``/openapi.json``, docs at
-``/docs``. Extension points: export formats (``api.service.exports.register_export``), job
-kinds (``api.jobs.register_job_kind``), and ``extra_routers`` for the web page (issue 12).
+``/docs``; the web page at ``/app/`` (``routes_web``). Extension points: export formats
+(``api.service.exports.register_export``), job kinds (``api.jobs.register_job_kind``), and
+``extra_routers`` for more routes.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def create_app(settings: Settings, *, bootstrap_network: str | Path | None = Non
         A network file stored and activated at start-up when no network is active (``gridscheme
         serve`` passes the demo network).
     extra_routers : sequence of APIRouter
-        More routes (the web page of issue 12 mounts here).
+        More routes.
     """
-    from . import routes_admin, routes_applications, routes_jobs
+    from . import routes_admin, routes_applications, routes_jobs, routes_web
 
     db = Database(settings.database_url)
     context = ServiceContext(settings=settings, db=db)
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, bootstrap_network: str | Path | None = Non
     app.include_router(routes_admin.policy)
     app.include_router(routes_admin.tokens)
     app.include_router(routes_admin.misc)
+    app.include_router(routes_web.router)  # the web page (/, /app/) and /v1/roads
     for r in extra_routers:
         app.include_router(r)
     app.add_middleware(LimitsAndHeaders, default_limit=settings.max_body_bytes, limits=[

@@ -1,10 +1,11 @@
 """Exports of an application's schemes: a registry of formats.
 
 Built in: ``geojson`` (customer site, routes and connection points) and ``map`` (the HTML map
-from ``viz``). The 3D preview and the reply letter plug in later the same way::
+from ``viz``); ``preview3d``, ``letter_pdf``, ``letter_docx`` and ``view`` (the web page's
+JSON) from :mod:`api.service.viz_exports`. Another format plugs in the same way::
 
-    register_export(ExportFormat("letter_pdf", "application/pdf", "pdf",
-                                 "supply-scheme reply letter", render_letter_pdf))
+    register_export(ExportFormat("kml", "application/vnd.google-earth.kml+xml", "kml",
+                                 "routes for Google Earth", render_kml))
 
 ``render(doc, request)`` gets the plan result already reduced to what the caller may see
 (:func:`api.service.views.for_viewer`), so a renderer can never leak what it was not given.
@@ -27,6 +28,10 @@ class ExportRequest:
     ranks: list[int] | None  # None: every scheme
     lang: str  # "zh" | "en"
     staff: bool  # designers/admins (renderers may add network context for them)
+    application_id: str | None = None
+    #: street lines (GeoJSON dict, EPSG:4326) meeting a (minlon, minlat, maxlon, maxlat) box of
+    #: the result's network version, or None; streets are not grid data (any audience)
+    roads: Callable[[tuple[float, float, float, float]], dict | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class ExportFormat:
     extension: str
     description: str
     render: Callable[[dict[str, Any], ExportRequest], bytes]
+    disposition: str = "inline"  # "attachment" for files to save (the letter)
 
 
 EXPORTS: dict[str, ExportFormat] = {}
@@ -110,3 +116,10 @@ register_export(ExportFormat("geojson", "application/geo+json", "geojson",
                              _geojson_bytes))
 register_export(ExportFormat("map", "text/html", "html",
                              "interactive map of the schemes (HTML)", _map_bytes))
+
+
+# The viz formats (3D preview, reply letter, web view): registered here, before the routes'
+# OpenAPI description of the exports is built.
+from .viz_exports import register as _register_viz_exports  # noqa: E402
+
+_register_viz_exports()

@@ -23,6 +23,7 @@ from .context import ServiceContext
 from .deps import AnyRole, Ctx
 from .errors import ApiError, error_responses, not_found
 from .exports import EXPORTS, ExportRequest
+from .roads import roads_near
 from .schemas import (
     ApplicationList,
     ApplicationOut,
@@ -250,7 +251,7 @@ def _export_responses() -> dict[int | str, dict[str, Any]]:
 
 
 @router.get("/{application_id}/exports/{fmt}", response_model=None,
-            summary="Export the schemes (GeoJSON, HTML map, ...)", responses=_export_responses())
+            summary="Export the schemes (GeoJSON, map, 3D preview, reply letter, ...)", responses=_export_responses())
 def export(
     application_id: AppId,
     fmt: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,32}$", description="export format")],
@@ -268,9 +269,13 @@ def export(
         missing = sorted(set(scheme) - {s["rank"] for s in doc["schemes"]})
         if missing:
             raise not_found(f"scheme rank(s) {missing}", field="scheme")
-    body = f.render(doc, ExportRequest(ranks=sorted(set(scheme)) if scheme else None, lang=lang,
-                                       staff=who.is_staff))
-    headers = {"Content-Disposition": f'inline; filename="{row.id}.{f.extension}"'}
+    ranks = sorted(set(scheme)) if scheme else None
+    version = row.network_version
+    body = f.render(doc, ExportRequest(ranks=ranks, lang=lang, staff=who.is_staff,
+                                       application_id=row.id,
+                                       roads=lambda box: roads_near(c, version, box)))
+    stem = row.id + (f"-scheme{'-'.join(map(str, ranks))}" if ranks else "")
+    headers = {"Content-Disposition": f'{f.disposition}; filename="{stem}.{f.extension}"'}
     if f.media_type == "text/html":
         # The page runs in an opaque origin: whatever it shows can never act on this API.
         headers["Content-Security-Policy"] = "sandbox allow-scripts allow-popups"

@@ -88,7 +88,7 @@ def test_exports_geojson_and_map(service: Service) -> None:
     assert b"leaflet" in m.content.lower()
     pt = doc["result"]["schemes"][0]["circuits"][0]["connection"]["point_id"]
     assert pt.encode() in m.content
-    unknown = service.client.get(f"/v1/applications/{aid}/exports/letter_pdf", headers=service.h("designer"))
+    unknown = service.client.get(f"/v1/applications/{aid}/exports/kml", headers=service.h("designer"))
     assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "fmt"
     assert "geojson" in unknown.json()["error"]["message"]
 

@@ -97,6 +97,10 @@ CASES: list[Case] = [
      lambda w: f"/v1/applications/{w.app_a}/exports/geojson", lambda w: {}, OWN_A),
     ("GET", "/v1/applications/{application_id}/exports/{fmt}",
      lambda w: f"/v1/applications/{w.app_a}/exports/map", lambda w: {}, OWN_A),
+    *[("GET", "/v1/applications/{application_id}/exports/{fmt}",
+       lambda w, f=f: f"/v1/applications/{w.app_a}/exports/{f}", lambda w: {}, OWN_A)
+      for f in ("preview3d", "view", "letter_pdf", "letter_docx")],
+    ("GET", "/v1/roads", lambda w: "/v1/roads", lambda w: {}, ANY),
     ("POST", "/v1/jobs", lambda w: "/v1/jobs",
      lambda w: {"json": {"kind": "plan_batch", "applications": [demo_application(requested_kva=400)]}},
      _codes(a=202, b=202, d=202, ad=202)),
@@ -200,6 +204,30 @@ def _own_ids(doc: dict) -> set[str]:
     return own
 
 
+def _export_text(path: str, body: bytes) -> str:
+    """The text a person or program reads in an answer (the letter's PDF/DOCX text; the 3D
+    page without the vendored three.js and viewer code)."""
+    import io
+
+    if path.endswith("letter_pdf"):
+        from pypdf import PdfReader
+
+        return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
+    if path.endswith("letter_docx"):
+        import docx
+
+        d = docx.Document(io.BytesIO(body))
+        return "\n".join([p.text for p in d.paragraphs]
+                         + [c.text for t in d.tables for r in t.rows for c in r.cells])
+    text = body.decode("utf-8")
+    if path.endswith("preview3d"):
+        from viz.assets import THREE_JS, VIEWER_JS, asset_text
+
+        assert asset_text(THREE_JS) in text  # what is cut is the bundle, nothing else
+        text = text.replace(asset_text(THREE_JS), "").replace(asset_text(VIEWER_JS), "")
+    return text
+
+
 def _ids_in(text: str, ids: set[str]) -> set[str]:
     return {t for t in re.findall(r"[A-Za-z0-9_\-]+", text) if t in ids}
 
@@ -217,10 +245,11 @@ def test_customer_answers_hold_no_network_elements(service: Service, kw: dict) -
     own = _own_ids(doc["result"])
     assert own, "the test needs schemes with connection points"
     texts = {"submit": r.text}
-    for p in ("", "/schemes", "/schemes/1", "/compare", "/exports/geojson", "/exports/map"):
+    for p in ("", "/schemes", "/schemes/1", "/compare", "/exports/geojson", "/exports/map",
+              "/exports/preview3d", "/exports/view", "/exports/letter_pdf", "/exports/letter_docx"):
         resp = c.get(f"/v1/applications/{aid}{p}", headers=service.h("cust_a"))
         assert resp.status_code == 200
-        texts[p or "get"] = resp.text
+        texts[p or "get"] = _export_text(p, resp.content)
     for name, text in texts.items():
         leaked = _ids_in(text, ids) - own
         assert not leaked, (name, sorted(leaked)[:10])
