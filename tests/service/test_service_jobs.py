@@ -121,18 +121,19 @@ def test_lease_taken_over_writes_each_item_once(backend: str, tmp_path) -> None:
 
         kinds.JOB_KINDS["echo"] = Echo()  # type: ignore[assignment]
         try:
-            assert claim_job(db, "A", lease_s=0.2) == job.id
-            assert claim_job(db, "B", lease_s=0.2) is None  # A holds the lease
+            # leases long enough that a loaded machine does not expire A's before B asks
+            assert claim_job(db, "A", lease_s=2.0) == job.id
+            assert claim_job(db, "B", lease_s=2.0) is None  # A holds the lease
             with db.read() as s:
                 pend = s.execute(sa.select(JobItem.id, JobItem.input).where(JobItem.job_id == job.id)
                                  .order_by(JobItem.idx).limit(4)).all()
             outs = Echo().run(None, [p.input for p in pend])
-            time.sleep(0.3)  # A stalls: its lease expires
+            time.sleep(2.2)  # A stalls: its lease expires
             assert claim_job(db, "B", lease_s=30) == job.id
             assert process_job(db, job.id, "B", lease_s=30, chunk=3,
                                get_planner=lambda v, p: None) == "completed"
             with pytest.raises(_LeaseLost):
-                _commit_chunk(db, job.id, "A", 0.2, pend, outs)
+                _commit_chunk(db, job.id, "A", 2.0, pend, outs)
             with db.read() as s:
                 j = s.get(Job, job.id)
                 rows = s.execute(sa.select(JobItem.idx, JobItem.status, JobItem.worker)
