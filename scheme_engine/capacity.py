@@ -122,8 +122,11 @@ def recommend_transformers(policy: Policy, app: Application, demand: Demand,
     # 核定容量: the applied capacity when it keeps every rule, else the recommended one
     violations = [r for r in reasons if r["code"] in VIOLATIONS]
     if req is None and reasons:
-        rate = s_kva / k_req
-        compliant = rate <= hi + 1e-9 and (n1 or rate >= lo - 1e-9)
+        # only a total was applied for: it is kept when some split of it into equal standard
+        # units keeps every rule (N-1 included)
+        compliant = any(_keeps_rules(_Config(n, float(u)), s_kva, n1, lo, hi, emerg)
+                        for n in range(1, p.customer_transformer_max_units + 1) for u in ratings
+                        if math.isclose(n * u, k_req))
     else:
         compliant = not violations
     approved = k_req if compliant else cfg.installed
@@ -143,6 +146,16 @@ def _ratings(policy: Policy, vn: float) -> np.ndarray:
             r = r[r <= r.max() * policy.params.customer_transformer_max_standard_kva_share]
         cache[lv] = r
     return cache[lv]
+
+
+def _keeps_rules(cfg: _Config, s_kva: float, n1: bool, lo: float, hi: float,
+                 emerg: float) -> bool:
+    """Normal load rate within the band (the lower bound waived for N-1) and, where N-1 is
+    required, the remaining units carrying the demand."""
+    rate = s_kva / cfg.installed
+    if rate > hi + 1e-9 or (not n1 and rate < lo - 1e-9):
+        return False
+    return not n1 or (cfg.n >= 2 and s_kva / ((cfg.n - 1) * cfg.unit_kva) <= emerg + 1e-9)
 
 
 def _requested(app: Application) -> _Config | None:

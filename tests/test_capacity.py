@@ -117,3 +117,12 @@ def test_largest_capacity_one_more_kva_fails_the_named_check(demo_planner: Plann
             if not isinstance(exc, ApplicationError):
                 raise
     assert checked >= 5
+
+
+def test_applied_total_without_units_must_survive_n1(small_planner: Planner) -> None:
+    # 二级 data centre, 2500 kVA applied, no units: 1750 kVA design demand. Equal standard
+    # splits of 2500 within 4 units: 2 x 1250 (one out: 1750 / 1250 = 140 %) only, so the
+    # applied total cannot keep N-1 and the recommended 2 x 2000 kVA is approved.
+    t = _tx(small_planner, requested_kva=2500, tier="二级")
+    assert t["recommended"]["config"] == "2x2000"
+    assert t["approved_kva"] == 4000 and t["differs"]
