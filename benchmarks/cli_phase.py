@@ -104,7 +104,7 @@ def phase_cli(gpkg: Path, app: dict, cache_dir: Path, n_runs: int = N_CLI_RUNS) 
     subprocess.run([py, "-c", _CLI_PROFILE, str(prof_file), *argv], env=env, cwd=ROOT,
                    capture_output=True, check=False)
     if prof_file.exists():
-        out["profile"] = _profile_summary(str(prof_file), 1)
+        out["profile"] = _profile_summary(str(prof_file), 1, no_imports=True)
         prof_file.unlink()
     return out
 

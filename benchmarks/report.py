@@ -265,6 +265,11 @@ def render_markdown(report: dict) -> str:
                                      r["bench"]["routing"][mo]["funcs"][fn]["p90_ms"],
                                      r["bench"]["routing"][mo]["funcs"][fn]["calls_per_plan"],
                                      100 * r["bench"]["routing"][mo]["funcs"][fn]["share"]), "{}"))
+        lines += [row("first plan after Planner(network): plan ms", lambda r:
+                      r["bench"]["first_plan"]["plan_p50_ms"], "{:,.1f}"),
+                  row("… of which RoadGraph.attach ms (builds the street-edge index, once per "
+                      "process)", lambda r: r["bench"]["first_plan"]["funcs"]["attach"]["p50_ms"],
+                      "{:,.1f}")]
         lines += ["", "cProfile rows of the same functions (single source; cumulative ms per plan, "
                   "inflated by cProfile's per-call overhead):", "", hdr, sep]
         for i, (_, fn) in enumerate(ROUTING_FUNCS):
@@ -385,7 +390,13 @@ def render_markdown(report: dict) -> str:
         lines += ["", "cProfile, top by cumulative time (imports appear as `_find_and_load`):",
                   "", "| function | calls | cum s | own s |", "|---|---:|---:|---:|"]
         lines += [f"| `{x['function']}` | {x['ncalls']:,} | {x['cumtime_s']:.3f} | "
-                  f"{x['tottime_s']:.3f} |" for x in c["profile"]["cumulative"]]
+                  f"{x['tottime_s']:.3f} |" for x in c["profile"]["cumulative"][:8]]
+        if c["profile"].get("cumulative_no_imports"):
+            lines += ["", "The same run without the import machinery (what it does besides "
+                      "importing):", "", "| function | calls | cum s | own s |",
+                      "|---|---:|---:|---:|"]
+            lines += [f"| `{x['function']}` | {x['ncalls']:,} | {x['cumtime_s']:.3f} | "
+                      f"{x['tottime_s']:.3f} |" for x in c["profile"]["cumulative_no_imports"]]
         lines.append("")
     lp_size = next((s for s in ("L", "M", "S") if "load_profile" in S.get(s, {}).get("bench", {})), None)
     if lp_size:
