@@ -32,6 +32,7 @@ from .optimise import select_topk
 from .remedies import remedies
 from .routing import corridor_conflicts, route_all
 from .scheme import PlanResult, Scheme
+from .short_circuit import scr_minimum
 from .supply_area import area_class_at
 
 if TYPE_CHECKING:
@@ -264,7 +265,8 @@ class Planner:
         cand = find_candidates(self.cn, xy, vn, self.policy, existing_node, excluded)
         routes = route_all(self.cn, xy, cand, self.policy)
         opts = evaluate(self.cn, cand, routes, demand, self.policy, self._conductors[vn],
-                        app.requested_kva, existing_feeder, app.load.pv_export_kw, area_class)
+                        app.requested_kva, existing_feeder, app.load.pv_export_kw, area_class,
+                        scr_minimum(self.policy, app.load)[0])
         conflict = np.zeros((len(cand), len(cand)), bool)
         if mode.n_circuits > 1 and len(cand) > 1 and mode.max_shared_corridor_ratio < 1:
             conflict = corridor_conflicts(routes, self.cn.road.edge_length_m,
