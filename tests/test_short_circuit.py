@@ -290,3 +290,267 @@ def test_short_circuit_levels_match_calc_sc(name: str) -> None:
           f"sc {out['sc_s']:.1f}s")
     assert pl.n_schemes >= 200, f"{name}: only {pl.n_schemes} schemes"
     assert e.max() < SC_TOL, f"{name}:\n{worst(res)}"
+
+
+# ----------------------------------------------------------------------------- hand-made cases
+def weak_network(span_km: float = 4.0) -> Network:
+    """A weak rural 10 kV feeder, every number checkable on paper.
+
+    35/10 kV substation SW: one 6.3 MVA unit, vk 7.5 %, vkr 1.0 %; upstream S''kQ 200 MVA max,
+    150 MVA min, R/X 0.1. Bus section BSW (busbar BBW at the origin). Feeder FW, overhead radial
+    JKLYJ-120 (0.253 + j0.35 ohm/km, 0.375 kA) north through poles P1, P2, P3 every ``span_km``,
+    a 100 m JKLYJ-70 drop to DT (0.2 MW). Road R1 runs beside the line at x = 60 m; side roads
+    R2 and R3 cross it 100 m short of P1 and of P3. Supply-area class D (15 km radius).
+    """
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point
+
+    from grid_models.policy import load_standard_types
+    from tests.fixtures_small import CRS, origin
+
+    x0, y0 = origin()
+    std = load_standard_types().conductors.set_index("name")
+    L = span_km * 1000
+
+    def pt(x: float, y: float) -> Point:
+        return Point(x0 + x, y0 + y)
+
+    nodes_xy = {"BBW": (0, 0), "P1": (0, L), "P2": (0, 2 * L), "P3": (0, 3 * L),
+                "DT": (100, 3 * L)}
+    kinds = {"BBW": "busbar", "P1": "pole", "P2": "pole", "P3": "pole", "DT": "dist_transformer"}
+    ids = list(nodes_xy)
+    nodes = gpd.GeoDataFrame(
+        {"id": ids, "kind": [kinds[i] for i in ids],
+         "feeder_id": ["" if i == "BBW" else "FW" for i in ids],
+         "bus_section_id": ["BSW" if i == "BBW" else "" for i in ids], "vn_kv": 10.0,
+         "bays_total": [4 if i == "BBW" else 0 for i in ids],
+         "spare_bays": [3 if i == "BBW" else 0 for i in ids],
+         "p_mw": [0.2 if i == "DT" else 0.0 for i in ids],
+         "q_mvar": [0.06 if i == "DT" else 0.0 for i in ids],
+         "rated_kva": [315.0 if i == "DT" else 0.0 for i in ids], "customer_id": "",
+         "source_ref": "fixture"}, geometry=[pt(*nodes_xy[i]) for i in ids], crs=CRS)
+    rows = []
+    for sid, a, b, st in (("S1", "BBW", "P1", "JKLYJ-120"), ("S2", "P1", "P2", "JKLYJ-120"),
+                          ("S3", "P2", "P3", "JKLYJ-120"), ("S4", "P3", "DT", "JKLYJ-70")):
+        (xa, ya), (xb, yb) = nodes_xy[a], nodes_xy[b]
+        c = std.loc[st]
+        rows.append({"id": sid, "from_node": a, "to_node": b, "feeder_id": "FW", "std_type": st,
+                     "construction": "overhead", "length_km": math.hypot(xb - xa, yb - ya) / 1000,
+                     "r_ohm_per_km": float(c["r_ohm_per_km"]),
+                     "x_ohm_per_km": float(c["x_ohm_per_km"]),
+                     "c_nf_per_km": float(c["c_nf_per_km"]), "max_i_ka": float(c["max_i_ka"]),
+                     "in_service": True, "source_ref": "fixture",
+                     "geometry": LineString([(x0 + xa, y0 + ya), (x0 + xb, y0 + yb)])})
+    layers = {
+        "substations": gpd.GeoDataFrame(
+            {"id": ["SW"], "name": ["Weak 35 kV"], "hv_kv": [35.0], "n_transformers": [1],
+             "transformer_mva": [6.3], "peak_mw": [0.5], "power_factor": [0.95],
+             "vk_percent": [7.5], "vkr_percent": [1.0], "s_sc_max_mva": [200.0],
+             "s_sc_min_mva": [150.0], "rx_max": [0.1], "rx_min": [0.1],
+             "source_ref": ["fixture"]}, geometry=[pt(0, -50)], crs=CRS),
+        "bus_sections": gpd.GeoDataFrame(
+            {"id": ["BSW"], "substation_id": ["SW"], "vn_kv": [10.0], "bays_total": [4],
+             "bays_used": [1], "vm_pu": [1.0], "source_ref": ["fixture"]},
+            geometry=[pt(0, 0)], crs=CRS),
+        "feeders": pd.DataFrame(
+            {"id": ["FW"], "name": ["Weak radial"], "substation_id": ["SW"],
+             "bus_section_id": ["BSW"], "vn_kv": [10.0], "conductor_type": ["JKLYJ-120"],
+             "rated_i_ka": [float(std.loc["JKLYJ-120", "max_i_ka"])], "peak_mw": [np.nan],
+             "power_factor": [0.95], "connection_mode": ["overhead_radial"],
+             "n_customers": [1], "source_ref": ["fixture"]}),
+        "nodes": nodes,
+        "segments": gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS),
+        "roads": gpd.GeoDataFrame(
+            {"id": ["R1", "R2", "R3"], "road_class": ["secondary", "local", "local"],
+             "name": ["Line Rd", "Side 1", "Side 3"], "source_ref": "fixture"},
+            geometry=[LineString([(x0 + 60, y0 - 200), (x0 + 60, y0 + L - 100),
+                                  (x0 + 60, y0 + 3 * L - 100), (x0 + 60, y0 + 3 * L + 300)]),
+                      LineString([(x0 - 300, y0 + L - 100), (x0 + 60, y0 + L - 100),
+                                  (x0 + 800, y0 + L - 100)]),
+                      LineString([(x0 - 300, y0 + 3 * L - 100), (x0 + 60, y0 + 3 * L - 100),
+                                  (x0 + 800, y0 + 3 * L - 100)])], crs=CRS)}
+    return Network.from_layers(layers, crs=CRS, meta={"name": "weak", "geometry_source": "surveyed",
+                                                      "supply_area_class": "D"})
+
+
+def _policy_with(table: str, df: pd.DataFrame):
+    from grid_models.policy import Policy, load_policy
+
+    base = load_policy()
+    return Policy(f"test-{table}", {**base.tables, table: df})
+
+
+def _checks_off(*names: str) -> pd.DataFrame:
+    from grid_models.policy import load_policy
+
+    ch = load_policy().table("checks").copy()
+    ch.loc[ch["name"].isin(names), "action"] = "off"
+    return ch
+
+
+def _circuit_at(res, point_id: str):
+    return next(c for s in res.schemes for c in s.circuits if c.connection.point_id == point_id)
+
+
+# Hand calculation on the small network (tests/fixtures_small.py), 10 kV, max case:
+# SS1 has no source data: policy defaults for 110 kV, S''kQ 5000 MVA, R/X 0.1, c 1.1
+#   Z_Q = 1.1 x 10^2 / 5000 = 0.022 ohm -> X 0.021891, R 0.0021891
+# transformer 40 MVA, vk 10.5 % (default), vkr 0.4 % (default): Z_T 0.2625, R_T 0.0100,
+#   X_T 0.262309; x_T = 0.262309 / 2.5 = 0.104924; K_T = 0.95 x 1.1 / (1 + 0.6 x_T) = 0.983104
+# F1 from BB1 to F1-RMU2: 0.9 km YJV22-3x300 (0.0601 + j0.083 per km) = 0.05409 + j0.0747
+# Z_k = 0.066110 + j0.354468, |Z_k| = 0.360580 -> I''k,max = 11 / (sqrt3 x 0.360580) = 17.613 kA
+SMALL_RMU2_IK_MAX = 17.613
+
+
+def test_thermal_withstand_picks_a_larger_conductor_near_a_strong_busbar(small_planner) -> None:
+    """1000 kVA at F1-RMU2, 0.9 km from a 40 MVA 10 kV busbar: ampacity takes YJV22-3x70
+    (0.24 kA for 0.06 kA), but 17.6 kA for 0.5 s needs 87.1 mm² of Cu/XLPE: YJV22-3x120."""
+    from scheme_engine.engine import Planner
+    from tests.fixtures_small import at
+
+    app = at(-60, 900, requested_kva=1000)
+    cir = _circuit_at(small_planner.plan(app), "F1-RMU2")
+    sc = cir.short_circuit
+    assert sc["connection"]["ikss_max_ka"] == pytest.approx(SMALL_RMU2_IK_MAX, abs=2e-3)
+    s_min = SMALL_RMU2_IK_MAX * 1000 * math.sqrt(0.5) / 143  # 87.09 mm2
+    assert sc["thermal"]["min_cross_section_mm2"] == pytest.approx(s_min, abs=0.06)
+    assert cir.conductor.type == "YJV22-3x120"
+    assert sc["thermal"]["sized_by_thermal_withstand"] is True
+    assert sc["thermal"]["smaller_conductor_refused"] == "YJV22-3x70"
+    th = next(x for x in cir.limits if x.name == "sc_thermal_withstand")
+    assert (th.value, th.passed) == (120.0, True) and th.limit == pytest.approx(s_min, abs=0.01)
+    res = small_planner.plan(app)
+    s = next(s for s in res.schemes if s.circuits[0].connection.point_id == "F1-RMU2")
+    assert "短路热稳定" in s.explanation["zh"] and "YJV22-3x70 不满足" in s.explanation["zh"]
+    assert "thermal withstand, not ampacity" in s.explanation["en"]
+    # without the check, ampacity alone keeps the small cable
+    off = Planner(small_planner.network, _policy_with("checks", _checks_off("sc_thermal_withstand")))
+    cir_off = _circuit_at(off.plan(app), "F1-RMU2")
+    assert cir_off.conductor.type == "YJV22-3x70"
+    assert cir_off.short_circuit["thermal"]["sized_by_thermal_withstand"] is False
+
+
+# Hand calculation on weak_network(), max case at a tap on S1 3.9 km from the busbar:
+#   Z_Q = 1.1 x 100 / 200 = 0.55 -> X 0.547270, R 0.054727
+#   Z_T = 0.075 x 100 / 6.3 = 1.190476, R_T = 0.01 x 100 / 6.3 = 0.158730, X_T = 1.179850;
+#   x_T = 0.074330, K_T = 1.045 / 1.044598 = 1.000385 -> K_T Z_T = 0.158791 + j1.180304
+#   line 3.9 km JKLYJ-120 = 0.98670 + j1.36500
+#   Z_k = 1.200218 + j3.092574, |Z_k| = 3.317307 -> I''k,max = 1.9145 kA
+#   S_min = 1914.5 x sqrt(0.5) / 94 (Al/XLPE) = 14.40 mm2: JKLYJ-70 is enough
+WEAK_P1_IK_MAX = 1.9145
+
+
+def test_thermal_withstand_keeps_the_small_conductor_far_out_on_a_weak_feeder() -> None:
+    from scheme_engine.engine import Planner
+    from tests.fixtures_small import at
+
+    pl = Planner(weak_network())
+    cir = _circuit_at(pl.plan(at(500, 3900, requested_kva=400)), "S1")
+    sc = cir.short_circuit
+    assert cir.connection.kind == "tap"
+    assert cir.connection.distance_from_start_m == pytest.approx(3900, abs=0.5)
+    assert sc["connection"]["ikss_max_ka"] == pytest.approx(WEAK_P1_IK_MAX, abs=2e-4)
+    assert sc["thermal"]["min_cross_section_mm2"] == pytest.approx(14.40, abs=0.01)
+    assert cir.conductor.type == "JKLYJ-70"
+    assert sc["thermal"]["sized_by_thermal_withstand"] is False
+    assert sc["assumptions"]["source_defaults_used"] is False  # the substation gives S''kQ
+    assert sc["assumptions"]["transformer_correction_k_t"] == pytest.approx(1.0004, abs=1e-4)
+
+
+# Customer end of the F1-RMU2 scheme: 145 m of YJV22-3x120 (0.153 + j0.09 per km) adds
+#   0.022185 + j0.013050 -> |Z| = 0.377975 -> I''k,max = 11 / (sqrt3 x 0.377975) = 16.802 kA
+SMALL_RMU2_CUSTOMER_IK_MAX = 16.802
+
+
+def test_switchgear_rating_is_the_smallest_standard_rating_above_the_fault_level(
+        small_planner) -> None:
+    from scheme_engine.engine import Planner
+    from tests.fixtures_small import at
+
+    app = at(-60, 900, requested_kva=1000)
+    cir = _circuit_at(small_planner.plan(app), "F1-RMU2")
+    assert cir.route_length_m["total"] == pytest.approx(145.0, abs=0.5)
+    sc = cir.short_circuit
+    assert sc["customer"]["ikss_max_ka"] == pytest.approx(SMALL_RMU2_CUSTOMER_IK_MAX, abs=2e-3)
+    assert sc["switchgear_rating_ka"] == 20.0  # 16 kA < 16.8 kA <= 20 kA
+    sw = next(x for x in cir.limits if x.name == "sc_switchgear")
+    assert sw.passed and sw.limit == 40.0
+    # a utility whose 10 kV customers may only buy 16 kA breakers: F1-RMU2 fails and says why
+    ratings = load_policy_table("switchgear_ratings")
+    only16 = ratings[~np.isclose(ratings["vn_kv"], 10.0) | (ratings["breaking_ka"] == 16.0)]
+    res = Planner(small_planner.network, _policy_with("switchgear_ratings", only16)).plan(app)
+    assert all(c.connection.point_id != "F1-RMU2" for s in res.schemes if s.feasible
+               for c in s.circuits)
+    rej = next(r for r in res.rejected if r["point_id"] == "F1-RMU2")
+    assert rej["binding"] == "sc_switchgear" and rej["limit"] == 16.0 and rej["value"] > 16.0
+
+
+def load_policy_table(name: str) -> pd.DataFrame:
+    from grid_models.policy import load_policy
+
+    return load_policy().table(name).copy()
+
+
+# Minimum case at the customer end of a tap on S3 11.9 km out, 500 m of new line:
+#   Z_Q,min = 1.0 x 100 / 150 = 0.666667 -> X 0.663348, R 0.066335 (no K_T in the min case)
+#   Z_T = 0.158730 + j1.179850
+#   line R at 200 C: 0.253 x (1 + 0.004 x 180) = 0.43516 ohm/km; 11.9 km: 5.17840 + j4.16500
+#   new line JKLYJ-240 (the largest offered, what `rejected` reports): 0.125 x 1.72 = 0.215,
+#   0.5 km -> 0.10750 + j0.16500
+#   Z = 5.510965 + j6.173198, |Z| = 8.275173 -> I''k,min = 10 / (sqrt3 x 8.275173) = 0.69770 kA
+#   two-phase 0.866 x 0.69770 = 0.60421 kA < 1.3 x (1.5 x 0.375 kA) = 0.73125 kA: not seen
+WEAK_FAR_MIN_FAULT_KA = 0.60421
+
+
+def test_protection_reach_fails_on_a_long_weak_tap_and_names_the_check() -> None:
+    from scheme_engine.engine import Planner
+    from tests.fixtures_small import at
+
+    net = weak_network()
+    app = at(500, 11900, requested_kva=400)
+    res = Planner(net).plan(app)
+    rej = next(r for r in res.rejected if r["point_id"] == "S3")
+    assert rej["binding"] == "sc_protection_reach"
+    assert rej["label_zh"] == "保护灵敏度（末端最小短路电流）"
+    assert rej["value"] == pytest.approx(WEAK_FAR_MIN_FAULT_KA, abs=2e-4)
+    assert rej["limit"] == pytest.approx(0.73125)
+    assert not any(c.connection.point_id == "S3" for s in res.schemes if s.feasible
+                   for c in s.circuits)
+    # the same tap is fine when the utility does not check protection reach
+    off = Planner(net, _policy_with("checks", _checks_off("sc_protection_reach"))).plan(app)
+    best = off.schemes[0]
+    assert best.feasible and best.circuits[0].connection.point_id in ("S3", "S4")
+    assert "sc_protection_reach" not in {x.name for x in best.circuits[0].limits}
+
+
+def test_coupled_bus_sections_feed_a_fault_together(small_planner) -> None:
+    """A closed bus coupler BB1-BB2 puts both 40 MVA units behind either section: the
+    busbar level rises from 1/(Z_Q + K_T Z_T) to 1/(Z_Q + K_T Z_T / 2) (common Z_Q)."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from grid_models.compiled import compile_network
+    from grid_models.policy import load_policy
+    from scheme_engine.short_circuit import ikss_ka, network_short_circuit
+
+    pol = load_policy()
+    net = small_planner.network
+    one = network_short_circuit(small_planner.cn, small_planner.policy)
+    layers = dict(net.layers)
+    sw = layers["switches"]
+    layers["switches"] = gpd.GeoDataFrame(pd.concat([sw, gpd.GeoDataFrame(
+        {"id": ["CPL"], "node_a": ["BB1"], "node_b": ["BB2"], "segment_id": [""],
+         "kind": ["breaker"], "closed": [True], "source_ref": ["test"]},
+        geometry=[Point(sw.geometry.iloc[0].x, sw.geometry.iloc[0].y)], crs=sw.crs)],
+        ignore_index=True), crs=sw.crs)
+    coupled = Network.from_layers(layers, crs=net.crs, meta=dict(net.meta))
+    cn2 = compile_network(coupled, pol)
+    assert cn2.bs_coupled_group[0] == cn2.bs_coupled_group[1]
+    two = network_short_circuit(cn2, pol)
+    zq = complex(cn2.bs_z_q_max_ohm[0])
+    zt = complex(cn2.bs_z_trafo_ohm[0]) * float(one.bs_k_t[0])
+    assert complex(one.bs_z_max_ohm[0]) == pytest.approx(zq + zt)
+    assert complex(two.bs_z_max_ohm[0]) == pytest.approx(zq + zt / 2)
+    i1, i2 = ikss_ka(1.1, 10.0, one.bs_z_max_ohm[0]), ikss_ka(1.1, 10.0, two.bs_z_max_ohm[0])
+    assert float(i1) == pytest.approx(22.680, abs=0.005)  # 11 / (sqrt3 |0.012020 + j0.279768|)
+    assert float(i2) == pytest.approx(42.060, abs=0.005)  # 11 / (sqrt3 |0.007105 + j0.150830|)
