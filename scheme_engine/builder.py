@@ -199,11 +199,13 @@ class SchemeBuilder:
         if not kinds or sc is None:
             return
         s_mva = float(np.hypot(demand.p_mw, demand.q_mvar))
-        for c, circ in zip(sel.candidates, circuits, strict=True):
+        scr = r.options.checks.values.get("sc_ratio")
+        for c, t, circ in zip(sel.candidates, sel.conductors, circuits, strict=True):
             if circ.short_circuit is not None:
                 circ.short_circuit["power_quality"] = short_circuit.power_quality_block(
                     self.policy, circ.short_circuit, sc, int(c), r.vn_kv, s_mva,
-                    app.requested_kva / 1000.0, kinds, scr_min)
+                    app.requested_kva / 1000.0, kinds, scr_min,
+                    float(scr[c, t]) if scr is not None else None)
 
     def duration(self, works_days: float, mode: rules.SupplyMode) -> dict[str, Any]:
         """Process steps with their limits, the planned whole process and the target.

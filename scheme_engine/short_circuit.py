@@ -470,12 +470,15 @@ def circuit_block(o: Any, c: int, t: int, cond: dict[str, Any]) -> dict[str, Any
 
 def power_quality_block(policy: Policy, block: dict[str, Any], sc: SiteShortCircuit, row: int,
                         vn_kv: float, s_design_mva: float, agreed_mva: float,
-                        kinds: tuple[str, ...], scr_min: float) -> dict[str, Any]:
+                        kinds: tuple[str, ...], scr_min: float,
+                        scr: float | None = None) -> dict[str, Any]:
     """Numbers behind the power-quality flag of impact / harmonic / EV loads: the
-    short-circuit ratio at the point of common coupling (the connection point) and the
+    short-circuit ratio at the point of common coupling (the connection point; ``scr`` the
+    ``sc_ratio`` check's value when it ran, else S''k min over the design demand) and the
     GB/T 14549 harmonic current allowance scaled by its minimum short-circuit power."""
     sk_min = float(block["connection"]["sk_min_mva"])
-    scr = sk_min / s_design_mva if s_design_mva > 0 else math.inf
+    if scr is None or not math.isfinite(scr):
+        scr = sk_min / s_design_mva if s_design_mva > 0 else math.inf
     return {"pcc": "connection_point", "load_kinds": list(kinds),
             "sk_min_mva": sk_min, "design_demand_mva": round(s_design_mva, 4),
             "short_circuit_ratio": round(scr, 2), "short_circuit_ratio_min": scr_min,

@@ -102,17 +102,17 @@ def sc_export(c: PhysicsCase) -> pp.pandapowerNet:
     net.ext_grid["s_sc_min_mva"] = cn.ss_s_sc_min_mva[e_ss]
     net.ext_grid["rx_max"] = cn.ss_rx_max[e_ss]
     net.ext_grid["rx_min"] = cn.ss_rx_min[e_ss]
-    for s in np.unique(e_ss):
-        egs = net.ext_grid.index[e_ss == s]
-        buses = net.ext_grid.bus.loc[egs].to_numpy()
+    groups = [net.ext_grid.index[e_ss == s] for s in np.unique(e_ss)]
+    for egs in groups:
         if len(egs) > 1:
+            buses = net.ext_grid.bus.loc[egs].to_numpy()
             pp.toolbox.fuse_buses(net, int(buses[0]), set(int(b) for b in buses[1:]))
-            net.ext_grid = net.ext_grid.drop(egs[1:])
+    net.ext_grid = net.ext_grid.drop([i for egs in groups for i in egs[1:]])
     segs = c.network.layers["segments"].set_index("id")
-    vn = net.bus.vn_kv.to_numpy()
+    vn = net.bus.vn_kv.loc[net.line.from_bus].to_numpy()
     overhead = (segs["construction"].reindex(net.line.name.astype(str)) == "overhead").to_numpy()
     net.line["endtemp_degree"] = [
-        _theta(pol, float(vn[b]), bool(o)) for b, o in zip(net.line.from_bus, overhead, strict=True)]
+        _theta(pol, float(v), bool(o)) for v, o in zip(vn, overhead, strict=True)]
     return net
 
 
@@ -211,7 +211,7 @@ def solve_with_pandapower(c: PhysicsCase, circuits: list[ScCircuit]) -> pd.DataF
     k = len(circuits)
     conn = np.array([tap_bus[(sc.check.line, round(sc.check.dist_km, 9))] if sc.check.line >= 0
                      else sc.check.bus for sc in circuits], dtype=np.int64)
-    vn = net.bus.vn_kv.to_numpy()[conn]
+    vn = net.bus.vn_kv.loc[conn].to_numpy()
     cust = pp.create_buses(net, k, vn_kv=vn)
     pp.create_lines_from_parameters(
         net, conn, cust, [max(sc.check.length_km, END_M / 1000) for sc in circuits],
