@@ -119,6 +119,7 @@ def render_table(doc: dict, lang: str = "zh") -> str:
     lines = [f"{'设计需量' if zh else 'design demand'}: {doc['design_demand']['p_kw']:.0f} kW "
              f"(cos φ {doc['design_demand']['power_factor']:.2f}) — "
              f"{doc['design_demand']['basis_zh' if zh else 'basis_en']}", head]
+    marked = False
     for s in doc["schemes"]:
         cs = s["circuits"] or [None]
         for j, c in enumerate(cs):
@@ -129,13 +130,19 @@ def render_table(doc: dict, lang: str = "zh") -> str:
                 lines.append(f"{pre} {s['remedy']['type'] if s.get('remedy') else '-'}  "
                              f"{s['cost_cny']['total'] / 1e4:10.1f}")
                 continue
+            thermal = ((c.get("short_circuit") or {}).get("thermal") or {})
+            mark = "†" if thermal.get("sized_by_thermal_withstand") else ""
+            marked |= bool(mark)
             lines.append(
                 f"{pre} {c['connection']['kind']}:{c['connection']['point_id']:<14} "
-                f"{c['route_length_m']['total']:7.0f} {c['conductor']['type']:<12} "
+                f"{c['route_length_m']['total']:7.0f} {c['conductor']['type'] + mark:<12} "
                 f"{c['voltage_drop_pct']:6.2f} {c['feeder_load_rate_after']:8.2f} "
                 + (f"{s['cost_cny']['total'] / 1e4:10.1f} {s['duration_workdays'].get('utility_works', 0):6.0f}"
                    if j == 0 else ""))
         lines.append("     " + s["explanation"]["zh" if zh else "en"])
+    if marked:
+        lines.append("  † 导线截面由短路热稳定决定（非载流量）" if zh else
+                     "  † conductor sized by short-circuit thermal withstand, not ampacity")
     for r in doc.get("rejected", [])[:5]:
         lines.append(f"  × {r['point_id']}: {r['label_zh' if zh else 'label_en']} "
                      f"{r['value']:.3g} / {r['limit']:.3g}")

@@ -184,7 +184,8 @@ class SchemeBuilder:
             transformer_load_rate_after=round(float(res.values["transformer_load_rate"][c, t]), 4)
             if "transformer_load_rate" in res.values else 0.0,
             losses_kw=round(float(o.loss_kw[c, t]), 3), limits=checks,
-            short_circuit=short_circuit.circuit_block(o, c, t, cond),
+            short_circuit=short_circuit.circuit_block(
+                o, c, t, cond, short_circuit.network_short_circuit(cn, self.policy)),
             cost_cny={"utility": round(float(o.cost_utility[c, t]), 2),
                       "customer_line": round(float(o.cost_customer_line[c, t]), 2),
                       **{k: round(float(v[c, t]), 2) for k, v in o.cost_parts.items()}},
@@ -201,9 +202,11 @@ class SchemeBuilder:
         s_mva = float(np.hypot(demand.p_mw, demand.q_mvar))
         scr = r.options.checks.values.get("sc_ratio")
         for c, t, circ in zip(sel.candidates, sel.conductors, circuits, strict=True):
+            f, bs = int(sc.feeder[c]), int(sc.bs[c])
+            supply = float(self.cn.feeder_rated_mva[f] if f >= 0 else self.cn.bs_unit_mva[bs])
             if circ.short_circuit is not None:
                 circ.short_circuit["power_quality"] = short_circuit.power_quality_block(
-                    self.policy, circ.short_circuit, sc, int(c), r.vn_kv, s_mva,
+                    self.policy, circ.short_circuit, supply, r.vn_kv, s_mva,
                     app.requested_kva / 1000.0, kinds, scr_min,
                     float(scr[c, t]) if scr is not None else None)
 

@@ -168,6 +168,12 @@ class NetworkShortCircuit:
     bs_trafo_default: np.ndarray  # bool: vk or vkr came from policy defaults
     node_cum_z_min_ohm: np.ndarray  # complex: busbar -> node, R at the end-of-fault temperature
     seg_z_min_ohm: np.ndarray  # complex per segment, likewise
+    # per node: source + path (what a fault at the node sees), and c U_n / sqrt(3) (kV)
+    node_z_max_ohm: np.ndarray
+    node_z_min_ohm: np.ndarray
+    node_cu_max_kv: np.ndarray
+    node_cu_min_kv: np.ndarray
+    feeder_pickup_limit_ka: np.ndarray  # sensitivity x pick-up multiple x outlet rating
 
 
 _NETWORK_CACHE = "_short_circuit_networks"
@@ -248,25 +254,41 @@ def _build_network(cn: CompiledNetwork, policy: Policy) -> NetworkShortCircuit:
     cum = np.zeros(cn.n_nodes, complex)
     for lv in cn.levels[1:]:
         cum[lv] = cum[cn.parent[lv]] + z_up[lv]
+    nbs = np.maximum(cn.node_bus_section, 0)
+    fed = (cn.node_bus_section >= 0) & (nb > 0)
+    nan_c = np.full(cn.n_nodes, np.nan + 0j)
+    node_z_max = np.where(fed, z_max[nbs] + cn.cum_z_ohm, nan_c) if nb else nan_c
+    node_z_min = np.where(fed, z_min[nbs] + cum, nan_c) if nb else nan_c
+    cu = cn.node_vn_kv / SQRT3
+    node_cu_max = np.where(fed, cn.bs_c_max[nbs] * cu, np.nan) if nb else cu * np.nan
+    node_cu_min = np.where(fed, cn.bs_c_min[nbs] * cu, np.nan) if nb else cu * np.nan
+    f_lim = np.array([protection(policy, float(v)).sensitivity
+                      * protection(policy, float(v)).pickup_multiple
+                      for v in cn.feeder_vn_kv]) * cn.feeder_rated_i_ka \
+        if len(cn.feeder_ids) else np.zeros(0)
     return NetworkShortCircuit(z_max, z_min, cn.bs_c_max.astype(float), cn.bs_c_min.astype(float),
-                               k_t, dflt, tdflt, cum, seg_z_min)
+                               k_t, dflt, tdflt, cum, seg_z_min, node_z_max, node_z_min,
+                               node_cu_max, node_cu_min, f_lim)
 
 
 # ------------------------------------------------------------------ per request
 @dataclass(frozen=True)
 class SiteShortCircuit:
-    """Short-circuit quantities of each candidate connection point, ``(R, 1)`` unless noted."""
+    """Short-circuit quantities of each candidate connection point, ``(R, 1)`` unless noted.
+
+    ``cu_*`` are ``c U_n / sqrt(3)`` (kV): ``I''k = cu / |Z|``.
+    """
 
     u_kv: float
+    bs: np.ndarray  # (R,) bus section (for the output's assumptions)
+    feeder: np.ndarray  # (R,) feeder, -1 for a new feeder from a substation bay
     z_max: np.ndarray  # complex ohm source -> connection point, maximum case
     z_min: np.ndarray  # minimum case
-    c_max: np.ndarray
-    c_min: np.ndarray
-    k_t: np.ndarray
-    pickup_ka: np.ndarray  # feeder protection pick-up; NaN for a new feeder (set by its line)
-    supply_mva: np.ndarray  # supply capacity at the point of common coupling (GB/T 14549 S_t)
-    default: np.ndarray  # bool: source data from policy defaults
-    trafo_default: np.ndarray
+    cu_max: np.ndarray
+    cu_min: np.ndarray
+    ik_max: np.ndarray  # I''k max at the connection point (kA)
+    ik_min: np.ndarray
+    reach_limit_ka: np.ndarray  # sensitivity x feeder pick-up; NaN for a new feeder
     prot: Protection
     ratings_ka: tuple[float, ...]  # standard switchgear breaking currents of the level
 
@@ -278,15 +300,6 @@ class SiteShortCircuit:
             kw[f.name] = v[rows] if isinstance(v, np.ndarray) else v
         return SiteShortCircuit(**kw)
 
-    @property
-    def ikss_max_ka(self) -> np.ndarray:
-        """I''k max at the connection point, ``(R, 1)``."""
-        return ikss_ka(self.c_max, self.u_kv, self.z_max)
-
-    @property
-    def ikss_min_ka(self) -> np.ndarray:
-        return ikss_ka(self.c_min, self.u_kv, self.z_min)
-
 
 def ikss_ka(c: np.ndarray | float, u_kv: float, z_ohm: np.ndarray | complex) -> np.ndarray:
     """IEC 60909-0 initial symmetrical three-phase short-circuit current (kA)."""
@@ -295,34 +308,25 @@ def ikss_ka(c: np.ndarray | float, u_kv: float, z_ohm: np.ndarray | complex) -> 
 
 
 def at_sites(cn: CompiledNetwork, cand: Candidates, policy: Policy) -> SiteShortCircuit:
-    """Connection-point impedances (max and min case) of every candidate, vectorised."""
+    """Connection-point impedances and levels (max and min case) of every candidate,
+    vectorised: the per-node source + path impedances are precomputed per network version, a
+    tap adds its share of the tapped segment."""
     net = network_short_circuit(cn, policy)
     k = cand.node
-    is_tap = cand.kind == K_TAP
-    par = np.where(is_tap, cn.parent[k], k)
-    bs = np.maximum(cand.bus_section, 0)
+    par = np.where(cand.kind == K_TAP, cn.parent[k], k)
     seg = np.maximum(cand.seg, 0)
-    frac = cand.frac_from_parent
-    z_max = net.bs_z_max_ohm[bs] + cn.cum_z_ohm[par] + np.where(is_tap, frac * cn.seg_z_ohm[seg], 0)
-    z_min = (net.bs_z_min_ohm[bs] + net.node_cum_z_min_ohm[par]
-             + np.where(is_tap, frac * net.seg_z_min_ohm[seg], 0))
-    prot = protection(policy, cand.vn_kv)
+    frac = cand.frac_from_parent  # 0 except for taps
+    z_max = (net.node_z_max_ohm[par] + frac * cn.seg_z_ohm[seg])[:, None]
+    z_min = (net.node_z_min_ohm[par] + frac * net.seg_z_min_ohm[seg])[:, None]
+    cu_max = net.node_cu_max_kv[par][:, None]
+    cu_min = net.node_cu_min_kv[par][:, None]
     f = cand.feeder
-    fi = np.maximum(f, 0)
-    has_f = f >= 0
-    pickup = np.where(has_f, prot.pickup_multiple * cn.feeder_rated_i_ka[fi], np.nan) \
-        if len(cn.feeder_ids) else np.full(len(cand), np.nan)
-    supply = np.where(has_f, cn.feeder_rated_mva[fi], cn.bs_unit_mva[bs]) \
-        if len(cn.feeder_ids) else cn.bs_unit_mva[bs]
-
-    def col(a: np.ndarray) -> np.ndarray:
-        return np.asarray(a)[:, None]
-
+    reach = (np.where(f >= 0, net.feeder_pickup_limit_ka[np.maximum(f, 0)], np.nan)[:, None]
+             if len(net.feeder_pickup_limit_ka) else np.full((len(cand), 1), np.nan))
     return SiteShortCircuit(
-        u_kv=float(cand.vn_kv), z_max=col(z_max), z_min=col(z_min), c_max=col(net.bs_c_max[bs]),
-        c_min=col(net.bs_c_min[bs]), k_t=col(net.bs_k_t[bs]), pickup_ka=col(pickup),
-        supply_mva=col(supply), default=col(net.bs_default[bs]),
-        trafo_default=col(net.bs_trafo_default[bs]), prot=prot,
+        u_kv=float(cand.vn_kv), bs=cand.bus_section, feeder=f, z_max=z_max, z_min=z_min,
+        cu_max=cu_max, cu_min=cu_min, ik_max=cu_max / np.abs(z_max),
+        ik_min=cu_min / np.abs(z_min), reach_limit_ka=reach, prot=protection(policy, cand.vn_kv),
         ratings_ka=switchgear_ratings(policy, cand.vn_kv))
 
 
@@ -331,30 +335,35 @@ def option_levels(sc: SiteShortCircuit, row: int, km: float, r_ohm_per_km: float
                   x_ohm_per_km: float, r_min_factor: float) -> dict[str, dict[str, float]]:
     """I''k max/min and S''k at the connection point and the customer end of one option
     (plain floats: this runs for every reported circuit)."""
-    u = sc.u_kv
+    s3u = math.sqrt(3) * sc.u_kv
     zc_max = complex(sc.z_max[row, 0])
     zc_min = complex(sc.z_min[row, 0])
     zl_max = km * complex(r_ohm_per_km, x_ohm_per_km)
     zl_min = km * complex(r_ohm_per_km * r_min_factor, x_ohm_per_km)
-    c_max, c_min = float(sc.c_max[row, 0]), float(sc.c_min[row, 0])
+    cu_max, cu_min = float(sc.cu_max[row, 0]), float(sc.cu_min[row, 0])
 
     def point(z_max: complex, z_min: complex) -> dict[str, float]:
-        i_max = c_max * u / (math.sqrt(3) * abs(z_max)) if abs(z_max) > 0 else math.inf
-        i_min = c_min * u / (math.sqrt(3) * abs(z_min)) if abs(z_min) > 0 else math.inf
+        i_max = cu_max / abs(z_max) if abs(z_max) > 0 else math.inf
+        i_min = cu_min / abs(z_min) if abs(z_min) > 0 else math.inf
         return {"ikss_max_ka": round(i_max, 4), "ikss_min_ka": round(i_min, 4),
-                "sk_max_mva": round(math.sqrt(3) * u * i_max, 2),
-                "sk_min_mva": round(math.sqrt(3) * u * i_min, 2)}
+                "sk_max_mva": round(s3u * i_max, 2), "sk_min_mva": round(s3u * i_min, 2)}
 
     return {"connection": point(zc_max, zc_min),
             "customer": point(zc_max + zl_max, zc_min + zl_min)}
 
 
-def assumptions(sc: SiteShortCircuit, row: int) -> dict[str, Any]:
+def assumptions(net: NetworkShortCircuit, bs: int, prot: Protection) -> dict[str, Any]:
     """What the numbers assume (voltage factors, K_T, temperatures, neglected contributions,
-    policy defaults used), in data and in words."""
-    p = sc.prot
-    dflt = bool(sc.default[row, 0])
-    tdflt = bool(sc.trafo_default[row, 0])
+    policy defaults used), in data and in words. Cached per bus section: the returned dict is
+    shared between circuits and must not be modified."""
+    cache = net.__dict__.setdefault("_assumptions", {})
+    key = (bs, prot.vn_kv)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    p = prot
+    dflt = bool(net.bs_default[bs])
+    tdflt = bool(net.bs_trafo_default[bs])
     zh = ["等效电压源法（IEC 60909-0:2016），三相短路，远离发电机",
           "忽略电动机、发电机及逆变型电源（光伏、储能）的短路电流贡献，忽略负荷和线路电容",
           f"最小方式线路电阻按短路结束温度（电缆 {p.theta_end_cable_c:g} °C，架空 "
@@ -372,14 +381,15 @@ def assumptions(sc: SiteShortCircuit, row: int) -> dict[str, Any]:
     if tdflt:
         zh.append("主变短路电压或电阻分量采用政策默认值")
         en.append("main-transformer vk or vkr from policy defaults")
-    return {"method": "equivalent_voltage_source", "fault": "three_phase",
-            "c_max": float(sc.c_max[row, 0]), "c_min": float(sc.c_min[row, 0]),
-            "transformer_correction_k_t": round(float(sc.k_t[row, 0]), 4),
-            "k_t_case": "max",
-            "line_temperature_min_case_c": {"cable": p.theta_end_cable_c,
-                                            "overhead": p.theta_end_overhead_c},
-            "neglected": list(NEGLECTED), "source_defaults_used": dflt,
-            "transformer_defaults_used": tdflt, "notes_zh": zh, "notes_en": en}
+    hit = cache[key] = {
+        "method": "equivalent_voltage_source", "fault": "three_phase",
+        "c_max": float(net.bs_c_max[bs]), "c_min": float(net.bs_c_min[bs]),
+        "transformer_correction_k_t": round(float(net.bs_k_t[bs]), 4), "k_t_case": "max",
+        "line_temperature_min_case_c": {"cable": p.theta_end_cable_c,
+                                        "overhead": p.theta_end_overhead_c},
+        "neglected": list(NEGLECTED), "source_defaults_used": dflt,
+        "transformer_defaults_used": tdflt, "notes_zh": zh, "notes_en": en}
+    return hit
 
 
 def harmonic_allowance(policy: Policy, vn_kv: float, sk_min_mva: float, agreed_mva: float,
@@ -410,27 +420,32 @@ THERMAL = "sc_thermal_withstand"
 
 def sized_by_thermal_withstand(o: Any, c: int, t: int) -> int:
     """The conductor the option would have without the thermal-withstand check, when that
-    check (not ampacity, drop or cost) made the choice a larger one; else -1."""
+    check (not ampacity, drop or cost) made the choice a larger one; else -1.
+
+    Only conductors scoring better than the chosen one can be that conductor (the choice is the
+    best-scoring feasible one), and each of them must pass every other rejecting check.
+    """
     res = o.checks
     passed = res.passed
     if THERMAL not in passed or THERMAL in res.flag_only:
         return -1
-    ok = o.allowed[c].copy()
-    for sp in res.specs:
-        if sp.name != THERMAL and sp.name not in res.flag_only:
-            ok &= passed[sp.name][c]
-    if not ok.any():
+    score = o.score[c]
+    better = np.flatnonzero(o.allowed[c] & (score < score[t]) & ~passed[THERMAL][c])
+    if better.size == 0:
         return -1
-    t0 = int(np.argmin(np.where(ok, o.score[c], np.inf)))
-    return t0 if t0 != t and not bool(passed[THERMAL][c, t0]) else -1
+    others = [passed[sp.name][c] for sp in res.specs
+              if sp.name != THERMAL and sp.name not in res.flag_only]
+    ok = [tp for tp in better.tolist() if all(bool(p[tp]) for p in others)]
+    return min(ok, key=lambda tp: score[tp]) if ok else -1
 
 
-def circuit_block(o: Any, c: int, t: int, cond: dict[str, Any]) -> dict[str, Any] | None:
+def circuit_block(o: Any, c: int, t: int, cond: dict[str, Any], net: NetworkShortCircuit
+                  ) -> dict[str, Any] | None:
     """The ``short_circuit`` block of one reported circuit (option ``(c, t)`` of ``o``, an
     :class:`~scheme_engine.evaluation.Options`; ``cond`` the conductor's record from
-    ``rules.conductors_for``): levels at the connection point and the customer end, the
-    switchgear rating, the thermal minimum cross-section, protection reach numbers and the
-    assumptions."""
+    ``rules.conductors_for``; ``net`` :func:`network_short_circuit` of the planner): levels at
+    the connection point and the customer end, the switchgear rating, the thermal minimum
+    cross-section, protection reach numbers and the assumptions."""
     site = o.inputs.site
     sc = site.sc
     if sc is None:
@@ -445,9 +460,9 @@ def circuit_block(o: Any, c: int, t: int, cond: dict[str, Any]) -> dict[str, Any
     s_min = i_conn * 1000.0 * math.sqrt(p.clearing_time_s) / k
     i_cust = lv["customer"]["ikss_max_ka"]
     rating = next((r for r in sc.ratings_ka if r >= i_cust), None)
-    pickup = float(sc.pickup_ka[c, 0])
-    if not math.isfinite(pickup):
-        pickup = p.pickup_multiple * float(cond["max_i_ka"])
+    reach = float(sc.reach_limit_ka[c, 0])
+    pickup = (reach / p.sensitivity if math.isfinite(reach)
+              else p.pickup_multiple * float(cond["max_i_ka"]))
     t0 = sized_by_thermal_withstand(o, c, t)
     return {
         "standard": STANDARD,
@@ -464,18 +479,20 @@ def circuit_block(o: Any, c: int, t: int, cond: dict[str, Any]) -> dict[str, Any
                        "fault_current_factor": p.fault_current_factor,
                        "min_fault_ka": round(p.fault_current_factor
                                              * lv["customer"]["ikss_min_ka"], 4)},
-        "assumptions": assumptions(sc, c),
+        "assumptions": assumptions(net, int(sc.bs[c]), p),
     }
 
 
-def power_quality_block(policy: Policy, block: dict[str, Any], sc: SiteShortCircuit, row: int,
+def power_quality_block(policy: Policy, block: dict[str, Any], supply_mva: float,
                         vn_kv: float, s_design_mva: float, agreed_mva: float,
                         kinds: tuple[str, ...], scr_min: float,
                         scr: float | None = None) -> dict[str, Any]:
     """Numbers behind the power-quality flag of impact / harmonic / EV loads: the
     short-circuit ratio at the point of common coupling (the connection point; ``scr`` the
     ``sc_ratio`` check's value when it ran, else S''k min over the design demand) and the
-    GB/T 14549 harmonic current allowance scaled by its minimum short-circuit power."""
+    GB/T 14549 harmonic current allowance scaled by its minimum short-circuit power;
+    ``supply_mva`` is the PCC's supply capacity: the feeder's rating, or the transformer
+    capacity behind the section for a new feeder)."""
     sk_min = float(block["connection"]["sk_min_mva"])
     if scr is None or not math.isfinite(scr):
         scr = sk_min / s_design_mva if s_design_mva > 0 else math.inf
@@ -484,4 +501,4 @@ def power_quality_block(policy: Policy, block: dict[str, Any], sc: SiteShortCirc
             "short_circuit_ratio": round(scr, 2), "short_circuit_ratio_min": scr_min,
             "short_circuit_ratio_ok": bool(scr >= scr_min),
             "harmonic_allowance": harmonic_allowance(policy, vn_kv, sk_min, agreed_mva,
-                                                     float(sc.supply_mva[row, 0]))}
+                                                     supply_mva)}

@@ -28,11 +28,15 @@ MM2, K_CU_XLPE, R_MIN_FAC = 70.0, 143.0, 1.92  # 1 + 0.004 (250 - 20)
 PROT = Protection(10.0, 0.5, 1.5, 1.3, 0.866, 250.0, 200.0, 0.004)
 
 
-def sc_site(**kw) -> SiteShortCircuit:
-    base = dict(u_kv=U, z_max=np.array([[ZSC_MAX]]), z_min=np.array([[ZSC_MIN]]),
-                c_max=np.array([[1.1]]), c_min=np.array([[1.0]]), k_t=np.array([[0.98]]),
-                pickup_ka=np.array([[0.6]]), supply_mva=np.array([[9.0]]),
-                default=np.array([[False]]), trafo_default=np.array([[False]]), prot=PROT,
+def sc_site(z_max: complex = ZSC_MAX, z_min: complex = ZSC_MIN, pickup_ka: float = 0.6,
+            **kw) -> SiteShortCircuit:
+    """I''k = c U / (sqrt3 |Z|) with c 1.1 / 1.0 at 10 kV; reach limit = 1.3 x pick-up."""
+    cu_max, cu_min = 1.1 * U / math.sqrt(3), 1.0 * U / math.sqrt(3)
+    base = dict(u_kv=U, bs=np.array([0]), feeder=np.array([0]), z_max=np.array([[z_max]]),
+                z_min=np.array([[z_min]]), cu_max=np.array([[cu_max]]),
+                cu_min=np.array([[cu_min]]), ik_max=np.array([[cu_max / abs(z_max)]]),
+                ik_min=np.array([[cu_min / abs(z_min)]]),
+                reach_limit_ka=np.array([[1.3 * pickup_ka]]), prot=PROT,
                 ratings_ka=(16.0, 20.0, 25.0, 31.5, 40.0))
     base.update(kw)
     return SiteShortCircuit(**base)
@@ -220,7 +224,7 @@ def test_sc_thermal_withstand() -> None:
     assert not ok  # 70 mm2 Cu/XLPE melts in 0.5 s at 21 kA
     assert value_limit("sc_thermal_withstand", mm2=120.0)[2] is True
     # far out on a weak feeder (|Z| 1.50 ohm: 4.245 kA) the small conductor is fine
-    _, lim, ok = value_limit("sc_thermal_withstand", sc=sc_site(z_max=np.array([[0.5 + 1.41j]])))
+    _, lim, ok = value_limit("sc_thermal_withstand", sc=sc_site(z_max=0.5 + 1.41j))
     assert lim == pytest.approx(4.245 * 1000 * math.sqrt(0.5) / 143, rel=1e-3) and ok
 
 
@@ -230,7 +234,7 @@ def test_sc_switchgear() -> None:
     assert lim == 40.0 and ok
     # a 0.12 ohm source: 52.9 kA at the connection point, beyond any standard breaker
     _, _, ok = value_limit("sc_switchgear", km=np.array([[0.0]]),
-                           sc=sc_site(z_max=np.array([[0.12j]])))
+                           sc=sc_site(z_max=0.12j))
     assert not ok
 
 
@@ -243,7 +247,7 @@ def test_sc_protection_reach() -> None:
     assert v == pytest.approx(0.866 * 10 / (math.sqrt(3) * abs(
         ZSC_MIN + 30 * complex(R_KM * R_MIN_FAC, X_KM)))) and not ok
     # a new dedicated feeder: pick-up from the new line's rating (1.5 x 0.30 kA)
-    _, lim, _ = value_limit("sc_protection_reach", sc=sc_site(pickup_ka=np.array([[np.nan]])))
+    _, lim, _ = value_limit("sc_protection_reach", sc=sc_site(pickup_ka=np.nan))
     assert lim == pytest.approx(1.3 * 1.5 * IMAX)
 
 

@@ -35,7 +35,6 @@ from grid_models.network import Network
 from scheme_engine.short_circuit import protection
 from tests.test_physics import (
     END_M,
-    HV_SUFFIX,
     SIMBENCH,
     CircuitCheck,
     PhysicsCase,
@@ -554,3 +553,52 @@ def test_coupled_bus_sections_feed_a_fault_together(small_planner) -> None:
     i1, i2 = ikss_ka(1.1, 10.0, one.bs_z_max_ohm[0]), ikss_ka(1.1, 10.0, two.bs_z_max_ohm[0])
     assert float(i1) == pytest.approx(22.680, abs=0.005)  # 11 / (sqrt3 |0.012020 + j0.279768|)
     assert float(i2) == pytest.approx(42.060, abs=0.005)  # 11 / (sqrt3 |0.007105 + j0.150830|)
+
+
+def test_table_and_letter_state_the_level_and_the_rating(small_planner) -> None:
+    """The designers' table marks a conductor sized by thermal withstand; the reply letter
+    states the short-circuit level and the switchgear rating in the page's language only."""
+    import dataclasses
+    import json
+
+    from api.plan_cli import render_table
+    from tests.fixtures_small import at
+    from viz.letter.content import build_letter
+
+    doc = json.loads(small_planner.plan(at(-60, 900, requested_kva=1000)).model_dump_json())
+    zh, en = render_table(doc, "zh"), render_table(doc, "en")
+    assert "YJV22-3x120†" in zh and "† 导线截面由短路热稳定决定" in zh
+    assert "conductor sized by short-circuit thermal withstand" in en
+    rank = next(s["rank"] for s in doc["schemes"]
+                if s["circuits"][0]["connection"]["point_id"] == "F1-RMU2")
+    text_zh = json.dumps(dataclasses.asdict(build_letter(doc, rank, "zh")), ensure_ascii=False)
+    text_en = json.dumps(dataclasses.asdict(build_letter(doc, rank, "en")), ensure_ascii=False)
+    assert "开关设备额定短路开断电流 20 kA" in text_zh and "客户端 最大 16.8 kA" in text_zh
+    assert "switchgear breaking rating 20 kA" in text_en and "customer end max 16.8 kA" in text_en
+    assert "notes_zh" not in text_zh and "等效电压源" not in text_en  # one language, no dump
+
+
+def test_power_quality_numbers_for_a_harmonic_load(small_planner) -> None:
+    """A harmonic load gets the short-circuit ratio and the GB/T 14549 allowance, scaled by the
+    connection point's minimum short-circuit power and the customer's share."""
+    from tests.fixtures_small import at
+
+    res = small_planner.plan(at(-60, 900, requested_kva=1000, load={"harmonic_load": True}))
+    s = res.schemes[0]
+    assert "power_quality_assessment_required" in s.flags
+    cir = s.circuits[0]
+    pq = cir.short_circuit["power_quality"]
+    ha = pq["harmonic_allowance"]
+    assert pq["load_kinds"] == ["harmonic_load"] and pq["short_circuit_ratio_min"] == 20.0
+    scr = next(x for x in cir.limits if x.name == "sc_ratio")
+    assert scr.limit == 20.0 and pq["short_circuit_ratio"] == pytest.approx(scr.value, rel=1e-4)
+    # 5th harmonic at 10 kV: 20 A at 100 MVA, x S''k,min/100 x (1 MVA / S_t)^(1/1.2)
+    sk = pq["sk_min_mva"]
+    share = 1.0 / ha["supply_capacity_mva"]
+    assert ha["table_level_kv"] == 10.0 and ha["ref_sk_mva"] == 100.0
+    assert ha["allowed_a"]["5"] == pytest.approx(20.0 * sk / 100.0 * share ** (1 / 1.2), rel=1e-3)
+    assert ha["allowed_a"]["2"] == pytest.approx(26.0 * sk / 100.0 * share ** 0.5, rel=1e-3)
+    # an ordinary load has no power-quality block and its sc_ratio limit is 0
+    plain = small_planner.plan(at(-60, 900, requested_kva=1000)).schemes[0].circuits[0]
+    assert "power_quality" not in plain.short_circuit
+    assert next(x for x in plain.limits if x.name == "sc_ratio").limit == 0.0

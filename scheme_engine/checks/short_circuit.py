@@ -22,44 +22,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..short_circuit import ikss_ka
 from .base import register
 from .inputs import CheckInputs
 
-
-def _shape(x: CheckInputs) -> tuple[int, ...]:
-    return np.broadcast_shapes(np.shape(x.flow.i_abs), np.shape(x.site.km))
+# The functions return arrays that broadcast to the options' shape (the runner broadcasts);
+# this runs for every application, so nothing here allocates more than it must.
 
 
 def customer_end_ka(x: CheckInputs, case: str) -> np.ndarray:
     """I''k at the customer end of every option (max: line R at 20 °C; min: at the
     end-of-fault temperature of the line's construction)."""
     sc = x.site.sc
-    z_line = x.flow.z_line
     if case == "max":
-        return ikss_ka(sc.c_max, sc.u_kv, sc.z_max + z_line)
-    fac = x.line.r_min_factor if x.line.r_min_factor is not None else 1.0
-    z_line_min = x.site.km * (x.line.r_ohm_per_km * fac + 1j * x.line.x_ohm_per_km)
-    return ikss_ka(sc.c_min, sc.u_kv, sc.z_min + z_line_min)
+        return sc.cu_max / np.abs(sc.z_max + x.flow.z_line)
+    ln = x.line
+    r = ln.r_ohm_per_km * ln.r_min_factor if ln.r_min_factor is not None else ln.r_ohm_per_km
+    return sc.cu_min / np.abs(sc.z_min + x.site.km * (r + 1j * ln.x_ohm_per_km))
 
 
 @register("sc_thermal_withstand", "mm2", "短路热稳定截面", "short-circuit thermal withstand",
           "ge", load_dependent=False)
 def sc_thermal_withstand(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     """The conductor's cross-section against ``I''k,max(connection) sqrt(t_k) / k``."""
-    sh = _shape(x)
     sc = x.site.sc
-    s_min = sc.ikss_max_ka * 1000.0 * np.sqrt(sc.prot.clearing_time_s) / x.line.k_a_s05_per_mm2
-    return np.broadcast_to(x.line.cross_section_mm2, sh), np.broadcast_to(s_min, sh)
+    s_min = sc.ik_max * (1000.0 * np.sqrt(sc.prot.clearing_time_s)) / x.line.k_a_s05_per_mm2
+    return x.line.cross_section_mm2, s_min
 
 
 @register("sc_switchgear", "kA", "客户开关设备短路开断能力", "customer switchgear breaking capacity",
           "le", load_dependent=False)
 def sc_switchgear(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     """I''k max at the customer end against the largest standard breaking current."""
-    sh = _shape(x)
-    largest = max(x.site.sc.ratings_ka) if x.site.sc.ratings_ka else 0.0
-    return np.broadcast_to(customer_end_ka(x, "max"), sh), np.full(sh, largest)
+    ratings = x.site.sc.ratings_ka
+    return customer_end_ka(x, "max"), np.float64(ratings[-1] if ratings else 0.0)
 
 
 @register("sc_protection_reach", "kA", "保护灵敏度（末端最小短路电流）",
@@ -69,20 +64,18 @@ def sc_protection_reach(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     """``fault_current_factor x I''k,min(customer end) >= sensitivity x pick-up``; the pick-up
     is a multiple of the feeder outlet's rated current, or of the new line's rating for a new
     dedicated feeder."""
-    sh = _shape(x)
     sc = x.site.sc
     p = sc.prot
-    pickup = np.where(np.isnan(sc.pickup_ka), p.pickup_multiple * x.line.max_i_ka, sc.pickup_ka)
-    return (np.broadcast_to(p.fault_current_factor * customer_end_ka(x, "min"), sh),
-            np.broadcast_to(p.sensitivity * pickup, sh))
+    lim = sc.reach_limit_ka
+    if np.isnan(lim).any():
+        lim = np.where(np.isnan(lim), (p.sensitivity * p.pickup_multiple) * x.line.max_i_ka, lim)
+    return p.fault_current_factor * customer_end_ka(x, "min"), lim
 
 
 @register("sc_ratio", "", "短路比（冲击/谐波/充电负荷）",
           "short-circuit ratio (impact / harmonic / EV load)", "ge")
 def sc_ratio(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
-    """I''k min at the point of common coupling over the customer's current, against the
-    policy minimum of the application's load kinds (0: no such load, always passes)."""
-    sh = _shape(x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scr = x.site.sc.ikss_min_ka / x.flow.i_abs
-    return np.broadcast_to(scr, sh), np.full(sh, float(x.load.scr_min))
+    """I''k min at the point of common coupling over the customer's current (S''k / S at
+    nominal voltage), against the policy minimum of the application's load kinds (0: no such
+    load, always passes)."""
+    return x.site.sc.ik_min / x.flow.i_abs, np.float64(x.load.scr_min)
