@@ -541,7 +541,8 @@ def _short_circuit_sources(sss: pd.DataFrame, bss: pd.DataFrame, bs_ss: np.ndarr
     ``X_Q = Z_Q / sqrt(1 + (R/X)^2)``; max case ``c_max, S''kQmax, (R/X)max``, min case
     ``c_min, S''kQmin, (R/X)min`` (the voltage factor of the HV level). The transformers (§6.3):
     ``Z_T = vk/100 vn^2 / S_rT``, ``R_T = vkr/100 vn^2 / S_rT`` for the transformer capacity
-    behind the section (``bs_unit_mva``); the correction factor K_T is left to the calculation.
+    behind the section (``bs_unit_mva``); the correction factor K_T is left to the calculation
+    (``scheme_engine/short_circuit.py`` applies it in the maximum case, as pandapower does).
     Missing values come from the policy table ``short_circuit_sources`` (nearest voltage level),
     and ``ss_sc_default`` / ``ss_trafo_default`` record where they did.
     """
