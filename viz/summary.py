@@ -124,7 +124,7 @@ def extra_text(value: Any, lang: Lang) -> str:
         return "；".join(extra_text(v, lang) for v in value) if lang == "zh" else \
             "; ".join(extra_text(v, lang) for v in value)
     if isinstance(value, dict):
-        if "connection" in value and "customer" in value and "standard" in value:
+        if is_short_circuit(value):
             return short_circuit_text(value, lang)
         if "max_kva" in value:  # a scheme's largest capacity and the check that stops it
             label = value.get("label_zh" if lang == "zh" else "label_en") or value.get("binding")
@@ -144,9 +144,16 @@ def extra_text(value: Any, lang: Lang) -> str:
     return str(value)
 
 
-def short_circuit_text(sc: dict, lang: Lang) -> str:
+def is_short_circuit(value: Any) -> bool:
+    """Whether ``value`` is a circuit's ``short_circuit`` block."""
+    return isinstance(value, dict) and "connection" in value and "customer" in value \
+        and "standard" in value
+
+
+def short_circuit_text(sc: dict, lang: Lang, brief: bool = False) -> str:
     """A circuit's ``short_circuit`` block in one line: I''k max / min at the connection point
-    and the customer end, the switchgear rating and the thermal minimum cross-section."""
+    and the customer end, the switchgear rating and the thermal minimum cross-section
+    (``brief``: the maximum levels and the rating only, for a table cell)."""
     zh = lang == "zh"
 
     def ka(v: Any) -> str:
@@ -154,6 +161,13 @@ def short_circuit_text(sc: dict, lang: Lang) -> str:
         return "–" if x is None else f"{x:.1f}"
 
     con, cus = sc.get("connection") or {}, sc.get("customer") or {}
+    if brief:
+        r = num(sc.get("switchgear_rating_ka"))
+        rt = "–" if r is None else f"{r:g} kA"
+        return (f"I''k 最大 {ka(con.get('ikss_max_ka'))} kA（接入点）/ {ka(cus.get('ikss_max_ka'))} kA"
+                f"（客户端）；开关设备 {rt}" if zh else
+                f"I''k max {ka(con.get('ikss_max_ka'))} kA (connection) / "
+                f"{ka(cus.get('ikss_max_ka'))} kA (customer end); switchgear {rt}")
     sk = num(con.get("sk_max_mva"))
     parts = [(f"接入点 I''k 最大 {ka(con.get('ikss_max_ka'))} kA / 最小 {ka(con.get('ikss_min_ka'))} kA"
               if zh else f"connection point I''k max {ka(con.get('ikss_max_ka'))} kA / min "
