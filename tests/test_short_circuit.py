@@ -602,3 +602,27 @@ def test_power_quality_numbers_for_a_harmonic_load(small_planner) -> None:
     plain = small_planner.plan(at(-60, 900, requested_kva=1000)).schemes[0].circuits[0]
     assert "power_quality" not in plain.short_circuit
     assert next(x for x in plain.limits if x.name == "sc_ratio").limit == 0.0
+
+
+def test_only_the_short_circuit_ratio_is_load_dependent_and_it_bounds_capacity(
+        small_planner) -> None:
+    """The largest-capacity search runs the load-dependent checks: the short-circuit ratio of a
+    harmonic load can stop it (the thermal, switchgear and reach checks do not change with
+    the demand and are left out of it)."""
+    from scheme_engine.checks import REGISTRY
+    from scheme_engine.engine import Planner
+    from tests.fixtures_small import at
+
+    assert REGISTRY["sc_ratio"].load_dependent
+    assert not any(REGISTRY[n].load_dependent
+                   for n in ("sc_thermal_withstand", "sc_switchgear", "sc_protection_reach"))
+    t = load_policy_table("short_circuit_ratio")
+    t.loc[t["load_kind"] == "harmonic_load", "scr_min"] = 200.0
+    pl = Planner(small_planner.network, _policy_with("short_circuit_ratio", t))
+    res = pl.plan(at(-60, 900, requested_kva=1000, load={"harmonic_load": True}))
+    cir = next(c for s in res.schemes if s.feasible for c in s.circuits
+               if c.capacity and c.capacity["binding"] == "sc_ratio")
+    scr = next(x for x in cir.limits if x.name == "sc_ratio")
+    assert scr.passed and scr.limit == 200.0
+    # the ratio falls as 1/demand: the capacity is about requested x ratio / minimum
+    assert cir.capacity["max_kva"] == pytest.approx(1000 * scr.value / 200.0, rel=0.02)
