@@ -150,8 +150,12 @@ def scr_minimum(policy: Policy, load: Any) -> tuple[float, tuple[str, ...]]:
                   if bool(getattr(load, k, False)))
     if not kinds:
         return 0.0, ()
-    t = policy.table("short_circuit_ratio").set_index("load_kind")["scr_min"]
-    return float(max(float(t.get(k, 0.0)) for k in kinds)), kinds
+    table = policy.__dict__.get("_sc_ratio")
+    if table is None:
+        t = policy.table("short_circuit_ratio")
+        table = policy.__dict__["_sc_ratio"] = dict(
+            zip(t["load_kind"].astype(str), t["scr_min"].astype(float), strict=True))
+    return float(max(table.get(k, 0.0) for k in kinds)), kinds
 
 
 # ------------------------------------------------------------------ per network version
@@ -401,14 +405,19 @@ def harmonic_allowance(policy: Policy, vn_kv: float, sk_min_mva: float, agreed_m
     ``I_hi = I_h (S_i / S_t)^(1/alpha)`` (Appendix C: agreed capacity over the PCC's supply
     capacity, at most 1).
     """
-    t = policy.table("harmonic_current_allowance")
-    lv = float(t["vn_kv"].iloc[_nearest_row(t, vn_kv)])
-    rows = t[np.isclose(t["vn_kv"], lv)].sort_values("order")
-    ref = float(rows["ref_sk_mva"].iloc[0])
+    cache = policy.__dict__.setdefault("_sc_harmonics", {})
+    hit = cache.get(vn_kv)
+    if hit is None:
+        t = policy.table("harmonic_current_allowance")
+        lv = float(t["vn_kv"].iloc[_nearest_row(t, vn_kv)])
+        rows = t[np.isclose(t["vn_kv"], lv)].sort_values("order")
+        hit = cache[vn_kv] = (lv, float(rows["ref_sk_mva"].iloc[0]), tuple(zip(
+            rows["order"].astype(int), rows["allowed_a"].astype(float),
+            rows["alpha"].astype(float), strict=True)))
+    lv, ref, orders = hit
     share = min(max(agreed_mva / supply_mva, 0.0), 1.0) if supply_mva > 0 else 1.0
     scale = sk_min_mva / ref
-    allowed = {str(int(h)): round(float(a) * scale * share ** (1.0 / float(al)), 3)
-               for h, a, al in zip(rows["order"], rows["allowed_a"], rows["alpha"], strict=True)}
+    allowed = {str(h): round(a * scale * share ** (1.0 / al), 3) for h, a, al in orders}
     return {"standard": HARMONIC_STANDARD, "table_level_kv": lv, "ref_sk_mva": ref,
             "sk_min_mva": round(sk_min_mva, 2), "agreed_capacity_mva": round(agreed_mva, 4),
             "supply_capacity_mva": round(supply_mva, 3), "allowed_a": allowed}
@@ -437,6 +446,14 @@ def sized_by_thermal_withstand(o: Any, c: int, t: int) -> int:
               if sp.name != THERMAL and sp.name not in res.flag_only]
     ok = [tp for tp in better.tolist() if all(bool(p[tp]) for p in others)]
     return min(ok, key=lambda tp: score[tp]) if ok else -1
+
+
+def _names(o: Any) -> list[str]:
+    """Conductor names of an Options object (kept on it: pandas look-ups cost microseconds)."""
+    names = o.__dict__.get("_sc_names")
+    if names is None:
+        names = o.__dict__["_sc_names"] = [str(n) for n in o.conductors["name"]]
+    return names
 
 
 def circuit_block(o: Any, c: int, t: int, cond: dict[str, Any], net: NetworkShortCircuit
@@ -473,8 +490,7 @@ def circuit_block(o: Any, c: int, t: int, cond: dict[str, Any], net: NetworkShor
                     "cross_section_mm2": float(cond["cross_section_mm2"]),
                     "clearing_time_s": p.clearing_time_s, "k_a_s05_per_mm2": k,
                     "sized_by_thermal_withstand": t0 >= 0,
-                    "smaller_conductor_refused": str(o.conductors["name"].iloc[t0])
-                    if t0 >= 0 else None},
+                    "smaller_conductor_refused": _names(o)[t0] if t0 >= 0 else None},
         "protection": {"pickup_ka": round(pickup, 4), "sensitivity": p.sensitivity,
                        "fault_current_factor": p.fault_current_factor,
                        "min_fault_ka": round(p.fault_current_factor
