@@ -293,6 +293,7 @@ class SiteShortCircuit:
     ik_max: np.ndarray  # I''k max at the connection point (kA)
     ik_min: np.ndarray
     reach_limit_ka: np.ndarray  # sensitivity x feeder pick-up; NaN for a new feeder
+    any_new_feeder: bool  # some reach limit is set by the new line's rating
     prot: Protection
     ratings_ka: tuple[float, ...]  # standard switchgear breaking currents of the level
 
@@ -330,7 +331,8 @@ def at_sites(cn: CompiledNetwork, cand: Candidates, policy: Policy) -> SiteShort
     return SiteShortCircuit(
         u_kv=float(cand.vn_kv), bs=cand.bus_section, feeder=f, z_max=z_max, z_min=z_min,
         cu_max=cu_max, cu_min=cu_min, ik_max=cu_max / np.abs(z_max),
-        ik_min=cu_min / np.abs(z_min), reach_limit_ka=reach, prot=protection(policy, cand.vn_kv),
+        ik_min=cu_min / np.abs(z_min), reach_limit_ka=reach, any_new_feeder=bool((f < 0).any()),
+        prot=protection(policy, cand.vn_kv),
         ratings_ka=switchgear_ratings(policy, cand.vn_kv))
 
 

@@ -36,7 +36,8 @@ def sc_site(z_max: complex = ZSC_MAX, z_min: complex = ZSC_MIN, pickup_ka: float
                 z_min=np.array([[z_min]]), cu_max=np.array([[cu_max]]),
                 cu_min=np.array([[cu_min]]), ik_max=np.array([[cu_max / abs(z_max)]]),
                 ik_min=np.array([[cu_min / abs(z_min)]]),
-                reach_limit_ka=np.array([[1.3 * pickup_ka]]), prot=PROT,
+                reach_limit_ka=np.array([[1.3 * pickup_ka]]),
+                any_new_feeder=bool(np.isnan(pickup_ka)), prot=PROT,
                 ratings_ka=(16.0, 20.0, 25.0, 31.5, 40.0))
     base.update(kw)
     return SiteShortCircuit(**base)

@@ -67,7 +67,7 @@ def sc_protection_reach(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     sc = x.site.sc
     p = sc.prot
     lim = sc.reach_limit_ka
-    if np.isnan(lim).any():
+    if sc.any_new_feeder:
         lim = np.where(np.isnan(lim), (p.sensitivity * p.pickup_multiple) * x.line.max_i_ka, lim)
     return p.fault_current_factor * customer_end_ka(x, "min"), lim
 
