@@ -146,10 +146,11 @@ def conductor_constants(policy: Policy, conductors: pd.DataFrame, vn_kv: float
 def scr_minimum(policy: Policy, load: Any) -> tuple[float, tuple[str, ...]]:
     """The policy's minimum short-circuit ratio for an application's load kinds (the largest
     of ``short_circuit_ratio.csv`` over impact / harmonic / EV loads; 0 when none applies)."""
+    if not (getattr(load, "impact_load", False) or getattr(load, "harmonic_load", False)
+            or getattr(load, "ev_charging", False)):
+        return 0.0, ()
     kinds = tuple(k for k in ("impact_load", "harmonic_load", "ev_charging")
                   if bool(getattr(load, k, False)))
-    if not kinds:
-        return 0.0, ()
     table = policy.__dict__.get("_sc_ratio")
     if table is None:
         t = policy.table("short_circuit_ratio")
@@ -186,10 +187,15 @@ _NETWORK_CACHE = "_short_circuit_networks"
 def network_short_circuit(cn: CompiledNetwork, policy: Policy) -> NetworkShortCircuit:
     """:class:`NetworkShortCircuit` of ``cn`` under ``policy``, built once and cached (keyed by
     the compiled view, held weakly: a dropped network frees its arrays)."""
-    cache = policy.__dict__.setdefault(_NETWORK_CACHE, weakref.WeakKeyDictionary())
+    d = policy.__dict__
+    last = d.get("_short_circuit_last")  # (weak ref to cn, arrays): the usual single network
+    if last is not None and last[0]() is cn:
+        return last[1]
+    cache = d.setdefault(_NETWORK_CACHE, weakref.WeakKeyDictionary())
     hit = cache.get(cn)
     if hit is None:
         hit = cache[cn] = _build_network(cn, policy)
+    d["_short_circuit_last"] = (weakref.ref(cn), hit)
     return hit
 
 
