@@ -191,6 +191,7 @@ def render_table(doc: dict, lang: str = "zh") -> str:
         lines.append(f"{'客户位置' if zh else 'customer location'}: {pu['lon']:.6f}, {pu['lat']:.6f} "
                      f"({pu['source']})" + ("" if not pu.get("notes") else " — " + "; ".join(pu["notes"])))
     lines.append(row([c[k] for c in cols]))
+    marked = False
     for s in doc["schemes"]:
         cs = s["circuits"] or [None]
         d = s.get("duration_workdays") or {}
@@ -213,8 +214,11 @@ def render_table(doc: dict, lang: str = "zh") -> str:
                 days = f"{d['total_with_works']:.0f}/{d.get('whole_process_target') or 0:.0f}"
                 if not d.get("within_target", True):
                     days += "!"
+            thermal = ((c.get("short_circuit") or {}).get("thermal") or {})
+            mark = "†" if thermal.get("sized_by_thermal_withstand") else ""
+            marked |= bool(mark)
             lines.append(row([*head, f"{kind} {conn['point_id']}",
-                              f"{c['route_length_m']['total']:.0f}", rc, c["conductor"]["type"],
+                              f"{c['route_length_m']['total']:.0f}", rc, c["conductor"]["type"] + mark,
                               f"{c['voltage_drop_pct']:.2f}", f"{c['feeder_load_rate_after']:.2f}",
                               f"{s['cost_cny']['total'] / 1e4:.1f}" if first else "", days]))
         cap = s.get("capacity")
@@ -223,6 +227,9 @@ def render_table(doc: dict, lang: str = "zh") -> str:
                                     if zh else f"largest capacity here {cap['max_kva']:,.0f} kVA "
                                     f"(limited by {cap['label_en']})"))
         lines.append("     " + s["explanation"]["zh" if zh else "en"])
+    if marked:
+        lines.append("  † 导线截面由短路热稳定决定（非载流量）" if zh else
+                     "  † conductor sized by short-circuit thermal withstand, not ampacity")
     for r in doc.get("rejected", [])[:5]:
         lines.append(f"  × {r['point_id']}: {r['label_zh' if zh else 'label_en']} "
                      f"{r['value']:.3g} / {r['limit']:.3g}")

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 from scipy.spatial import cKDTree
 
 from .errors import NetworkValidationError, ValidationReport
@@ -180,6 +180,9 @@ class CompiledNetwork:
     supply_area_default_source: str = ""  # "network_info", "load_density" or "policy"
     meta: dict[str, str] = field(default_factory=dict)
     validation: ValidationReport | None = None  # the report the network passed (warnings)
+    # bus sections joined by closed bus couplers share a group id (their transformers feed a
+    # fault together, IEC 60909-0); an uncoupled section is its own group
+    bs_coupled_group: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
     @cached_property
     def node_pos(self) -> pd.Index:
@@ -429,6 +432,14 @@ def compile_network(net: Network, policy: Policy, *,
     busbar_node = np.full(len(bss), -1, np.int64)
     okr = root_bs[roots] >= 0
     busbar_node[root_bs[roots][okr]] = roots[okr]
+    # closed bus couplers (busbar to busbar, no segment): groups of sections fed in parallel
+    cpl = (sa >= 0) & (sb >= 0) & (kind[np.maximum(sa, 0)] == 0) \
+        & (kind[np.maximum(sb, 0)] == 0)
+    ca, cb = root_bs[sa[cpl]], root_bs[sb[cpl]]
+    okc = (ca >= 0) & (cb >= 0)
+    bs_group = connected_components(coo_matrix(
+        (np.ones(int(okc.sum())), (ca[okc], cb[okc])), shape=(len(bss), len(bss))),
+        directed=False)[1].astype(np.int64) if len(bss) else np.zeros(0, np.int64)
     ss_xy = (shapely.get_coordinates(sss.geometry.values).reshape(-1, 2) if len(sss)
              else np.zeros((0, 2)))
 
@@ -510,6 +521,7 @@ def compile_network(net: Network, policy: Policy, *,
         obstacle_cost_cny=obs_cost,
         road=road, road_core=build_road_core(road) if road.n_edges else None,
         area_hull=hull, **areas, meta=dict(net.meta), validation=report,
+        bs_coupled_group=bs_group,
     )
 
 
@@ -530,7 +542,8 @@ def _short_circuit_sources(sss: pd.DataFrame, bss: pd.DataFrame, bs_ss: np.ndarr
     ``X_Q = Z_Q / sqrt(1 + (R/X)^2)``; max case ``c_max, S''kQmax, (R/X)max``, min case
     ``c_min, S''kQmin, (R/X)min`` (the voltage factor of the HV level). The transformers (§6.3):
     ``Z_T = vk/100 vn^2 / S_rT``, ``R_T = vkr/100 vn^2 / S_rT`` for the transformer capacity
-    behind the section (``bs_unit_mva``); the correction factor K_T is left to the calculation.
+    behind the section (``bs_unit_mva``); the correction factor K_T is left to the calculation
+    (``scheme_engine/short_circuit.py`` applies it in the maximum case, as pandapower does).
     Missing values come from the policy table ``short_circuit_sources`` (nearest voltage level),
     and ``ss_sc_default`` / ``ss_trafo_default`` record where they did.
     """

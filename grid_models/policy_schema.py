@@ -148,6 +148,24 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (
         _s("project"), _f("hv_kv", "kV", gt=0), _f("vn_kv", "kV", gt=0),
         _i("n_transformers", ge=1), _f("transformer_mva", "MVA", gt=0),
         _f("cost_cny", "CNY", ge=0))),
+    # short circuit (issue #9): conductor constants, protection, switchgear, power quality
+    TableSpec("short_circuit_conductors", ("material", "insulation"), (
+        _s("material"), _s("insulation"), _f("k_a_s05_per_mm2", "A s^0.5/mm2", gt=0),
+        _f("theta_initial_c", "C"), _f("theta_final_c", "C"))),
+    TableSpec("short_circuit_protection", ("vn_kv",), (
+        _f("vn_kv", "kV", gt=0), _f("clearing_time_s", "s", gt=0, le=10),
+        _f("pickup_multiple", "ratio", gt=0), _f("sensitivity", "ratio", gt=0),
+        _f("fault_current_factor", "ratio", gt=0, le=1),
+        _f("theta_end_cable_c", "C", ge=20, le=400), _f("theta_end_overhead_c", "C", ge=20, le=400),
+        _f("resistance_temp_coeff_per_k", "1/K", ge=0, le=0.01))),
+    TableSpec("switchgear_ratings", ("vn_kv", "breaking_ka"), (
+        _f("vn_kv", "kV", gt=0), _f("breaking_ka", "kA", gt=0))),
+    TableSpec("short_circuit_ratio", ("load_kind",), (
+        _s("load_kind", choices=("impact_load", "harmonic_load", "ev_charging")),
+        _f("scr_min", "ratio", ge=0))),
+    TableSpec("harmonic_current_allowance", ("vn_kv", "order"), (
+        _f("vn_kv", "kV", gt=0), _f("ref_sk_mva", "MVA", gt=0), _i("order", ge=2, le=50),
+        _f("allowed_a", "A", ge=0), _f("alpha", "", gt=0)), min_rows=1),
 )}
 
 

@@ -15,7 +15,7 @@ from pyproj import Transformer
 from grid_models.compiled import CompiledNetwork
 from grid_models.policy import Policy
 
-from . import rules
+from . import rules, short_circuit
 from .application import Application
 from .candidates import KINDS, Candidates
 from .checks import REGISTRY
@@ -84,6 +84,7 @@ class SchemeBuilder:
         if capacities is not None:
             for circ, cap in zip(circuits, capacities, strict=True):
                 circ.capacity = cap
+        self._power_quality(r, sel, app, demand, circuits)
         pol = self.policy
         n = len(circuits)
         tr_cost = app.requested_kva * customer_transformer_cost_per_kva(pol, r.vn_kv)
@@ -184,10 +185,31 @@ class SchemeBuilder:
             transformer_load_rate_after=round(float(res.values["transformer_load_rate"][c, t]), 4)
             if "transformer_load_rate" in res.values else 0.0,
             losses_kw=round(float(o.loss_kw[c, t]), 3), limits=checks,
+            short_circuit=short_circuit.circuit_block(
+                o, c, t, cond, short_circuit.network_short_circuit(cn, self.policy)),
             cost_cny={"utility": round(float(o.cost_utility[c, t]), 2),
                       "customer_line": round(float(o.cost_customer_line[c, t]), 2),
                       **{k: round(float(v[c, t]), 2) for k, v in o.cost_parts.items()}},
             works_workdays=float(o.works_days[c]), capacity=None))
+
+    def _power_quality(self, r: LevelResult, sel: Selection, app: Application, demand: Demand,
+                       circuits: list[Circuit]) -> None:
+        """Impact / harmonic / EV loads: the short-circuit ratio and GB/T 14549 harmonic
+        allowance at each circuit's point of common coupling, in its ``short_circuit`` block."""
+        scr_min, kinds = short_circuit.scr_minimum(self.policy, app.load)
+        sc = r.options.inputs.site.sc
+        if not kinds or sc is None:
+            return
+        s_mva = float(np.hypot(demand.p_mw, demand.q_mvar))
+        scr = r.options.checks.values.get("sc_ratio")
+        for c, t, circ in zip(sel.candidates, sel.conductors, circuits, strict=True):
+            f, bs = int(sc.feeder[c]), int(sc.bs[c])
+            supply = float(self.cn.feeder_rated_mva[f] if f >= 0 else self.cn.bs_unit_mva[bs])
+            if circ.short_circuit is not None:
+                circ.short_circuit["power_quality"] = short_circuit.power_quality_block(
+                    self.policy, circ.short_circuit, supply, r.vn_kv, s_mva,
+                    app.requested_kva / 1000.0, kinds, scr_min,
+                    float(scr[c, t]) if scr is not None else None)
 
     def duration(self, works_days: float, mode: rules.SupplyMode) -> dict[str, Any]:
         """Process steps with their limits, the planned whole process and the target.
@@ -254,7 +276,8 @@ class SchemeBuilder:
         """zh/en explanation of a ranked scheme."""
         circ = [{"kind": c.connection.kind, "point_id": c.connection.point_id,
                  "feeder_id": c.connection.feeder_id, "length_m": c.route_length_m["total"],
-                 "conductor": c.conductor.type} for c in s.circuits]
+                 "conductor": c.conductor.type,
+                 "thermal": (c.short_circuit or {}).get("thermal")} for c in s.circuits]
         b = s.binding or {"name": "ampacity", "utilisation": 0.0}
         return explain(s.rank, s.cost_cny["total"], next_cost, circ,
                        (str(b["name"]), float(b["utilisation"])), s.supply_mode, s.voltage_kv)

@@ -27,6 +27,7 @@ from .application import Application
 from .checks import Line, Load, active_checks, check_inputs
 from .demand import Demand
 from .evaluation import Options
+from .short_circuit import scr_minimum
 
 #: the pseudo-check that bounds a scheme's capacity when the rules stop offering its voltage
 LEVEL_RANGE = ("voltage_level_range", "电压等级适用容量上限", "capacity range of the voltage level")
@@ -245,6 +246,7 @@ class SchemeCapacity:
         self.s_per_kva = s_inc / self.k0
         self.s_fixed = complex(demand.p_mw, demand.q_mvar) - s_inc
         self.pv_mw = app.load.pv_export_kw / 1000.0
+        self.scr_min = scr_minimum(policy, app.load)[0]
 
     def options(self, o: Options, cs: np.ndarray, ts: np.ndarray) -> list[dict[str, Any]]:
         """Largest kVA of each option (cs[i], ts[i]) at one level, with the check that stops
@@ -276,7 +278,8 @@ class SchemeCapacity:
 
         def failing(k: np.ndarray) -> np.ndarray:
             """(rows, steps, checks): which check fails at each demand step."""
-            load = Load(self.s_fixed + k * self.s_per_kva, k * self.s_per_kva, k, self.pv_mw)
+            load = Load(self.s_fixed + k * self.s_per_kva, k * self.s_per_kva, k, self.pv_mw,
+                        self.scr_min)
             x = check_inputs(site, line, load, self.policy)
             return np.stack([~np.broadcast_to(np.asarray(sp.passed(*sp.compute(x))), k.shape)
                              for sp in specs], axis=-1)

@@ -32,6 +32,7 @@ from .optimise import select_topk
 from .remedies import remedies
 from .routing import corridor_conflicts, route_all
 from .scheme import PlanResult, Scheme
+from .short_circuit import scr_minimum
 from .supply_area import area_class_at
 
 if TYPE_CHECKING:
@@ -244,7 +245,6 @@ class Planner:
         dem = list(demands) if demands is not None else [None] * len(apps)
         if len(dem) != len(apps):
             raise ValueError(f"options_many: {len(dem)} demands for {len(apps)} applications")
-        p = self.policy.params
         out: list[tuple[Demand, list[LevelResult]] | GridSchemeError] = []
         for a, d in zip(apps, dem, strict=True):
             try:
@@ -258,20 +258,9 @@ class Planner:
                 levels = rules.voltage_levels(self.policy, app.requested_kva,
                                               np.array(list(self._conductors)),
                                               app.overrides.voltage_kv)
-                res = []
-                for lv in levels:
-                    cand = find_candidates(self.cn, xy, lv, self.policy, en,
-                                           frozenset(app.overrides.excluded_points))
-                    routes = route_all(self.cn, xy, cand, self.policy)
-                    opts = evaluate(self.cn, cand, routes, demand, self.policy,
-                                    self._conductors[lv], app.requested_kva, ef,
-                                    app.load.pv_export_kw, area)
-                    conflict = np.zeros((len(cand), len(cand)), bool)
-                    if mode.n_circuits > 1 and len(cand) > 1 and mode.max_shared_corridor_ratio < 1:
-                        conflict = corridor_conflicts(routes, self.cn.road.edge_length_m,
-                                                      mode.max_shared_corridor_ratio,
-                                                      p.shared_corridor_allowance_m)
-                    res.append(LevelResult(float(lv), cand, opts, [], conflict))
+                res = [self._options_at(xy, float(lv), app, demand, mode, en, ef,
+                                        frozenset(app.overrides.excluded_points), area)
+                       for lv in levels]
                 out.append((demand, res))
             except GridSchemeError as exc:
                 out.append(exc)
@@ -337,24 +326,34 @@ class Planner:
                 f"network (e.g. {known})", field="existing_customer_id")
         return node
 
-    def _level(self, xy: np.ndarray, vn: float, app: Application, demand: Demand,
-               mode: rules.SupplyMode, k: int, existing_node: int | None, existing_feeder: int,
-               excluded: frozenset[str], area_class: str | None = None) -> LevelResult:
-        p = self.policy.params
+    def _options_at(self, xy: np.ndarray, vn: float, app: Application, demand: Demand,
+                    mode: rules.SupplyMode, existing_node: int | None, existing_feeder: int,
+                    excluded: frozenset[str], area_class: str | None = None) -> LevelResult:
+        """Candidates, routes and every checked, costed option at one level (no choice yet):
+        the one path that plans and the park planner's batch share."""
         cand = find_candidates(self.cn, xy, vn, self.policy, existing_node, excluded)
         routes = route_all(self.cn, xy, cand, self.policy)
         opts = evaluate(self.cn, cand, routes, demand, self.policy, self._conductors[vn],
-                        app.requested_kva, existing_feeder, app.load.pv_export_kw, area_class)
+                        app.requested_kva, existing_feeder, app.load.pv_export_kw, area_class,
+                        scr_minimum(self.policy, app.load)[0])
         conflict = np.zeros((len(cand), len(cand)), bool)
         if mode.n_circuits > 1 and len(cand) > 1 and mode.max_shared_corridor_ratio < 1:
             conflict = corridor_conflicts(routes, self.cn.road.edge_length_m,
                                           mode.max_shared_corridor_ratio,
-                                          p.shared_corridor_allowance_m)
-        sel = select_topk(opts, mode.n_circuits, k, mode.distinct_substations,
-                          mode.distinct_bus_sections, conflict,
-                          time_limit_s=p.optimiser_time_limit_s,
-                          distinct_by_feeder=p.alternatives_distinct_by_feeder)
-        return LevelResult(vn, cand, opts, sel, conflict)
+                                          self.policy.params.shared_corridor_allowance_m)
+        return LevelResult(vn, cand, opts, [], conflict)
+
+    def _level(self, xy: np.ndarray, vn: float, app: Application, demand: Demand,
+               mode: rules.SupplyMode, k: int, existing_node: int | None, existing_feeder: int,
+               excluded: frozenset[str], area_class: str | None = None) -> LevelResult:
+        r = self._options_at(xy, vn, app, demand, mode, existing_node, existing_feeder, excluded,
+                             area_class)
+        p = self.policy.params
+        r.selections = select_topk(r.options, mode.n_circuits, k, mode.distinct_substations,
+                                   mode.distinct_bus_sections, r.corridor_conflict,
+                                   time_limit_s=p.optimiser_time_limit_s,
+                                   distinct_by_feeder=p.alternatives_distinct_by_feeder)
+        return r
 
 
 def _has_conductors(std: StandardTypes, vn: float) -> bool:

@@ -71,7 +71,8 @@ class Options:
 
 def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Demand,
              policy: Policy, conductors: pd.DataFrame, kva: float, existing_feeder: int = -1,
-             pv_export_kw: float = 0.0, area_class: str | None = None) -> Options:
+             pv_export_kw: float = 0.0, area_class: str | None = None,
+             scr_min: float = 0.0) -> Options:
     """Checks, costs, durations and scores of every (candidate, conductor) option.
 
     Parameters
@@ -88,12 +89,15 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
         Feeder of the present connection for a capacity increase (its load already counts).
     area_class : str, optional
         The customer's supply-area class (supply radius); found at the customer when None.
+    scr_min : float
+        Minimum short-circuit ratio for the application's load kinds
+        (:func:`scheme_engine.short_circuit.scr_minimum`; 0: none).
     """
     site = build_site(cn, cand, routes, policy, existing_feeder, area_class)
     line = line_of(conductors)
     load = Load(complex(demand.p_mw, demand.q_mvar),
                 complex(demand.increment_p_mw, demand.increment_q_mvar), float(kva),
-                pv_export_kw / 1000.0)
+                pv_export_kw / 1000.0, scr_min)
     x = check_inputs(site, line, load, policy)
     shape = (len(cand), len(conductors))
     res = run_checks(x, policy, shape)

@@ -24,6 +24,7 @@ from .evaluation import evaluate
 from .optimise import Selection
 from .routing import corridor_conflicts, route_all
 from .scheme import Scheme
+from .short_circuit import scr_minimum
 
 
 def remedies(builder: SchemeBuilder, conductors: dict[float, pd.DataFrame],
@@ -123,7 +124,8 @@ def _new_feeders(builder: SchemeBuilder, conductors: dict[float, pd.DataFrame],
                               cn.bs_substation[bsi].astype(np.int64), float(d.max()))
             routes = route_all(cn, xy, cand, pol)
             o = evaluate(cn, cand, routes, demand, pol, conductors[r.vn_kv],
-                         app.requested_kva, -1, app.load.pv_export_kw)
+                         app.requested_kva, -1, app.load.pv_export_kw,
+                         scr_min=scr_minimum(pol, app.load)[0])
             rows = np.arange(n)
         allowed_best = np.where(o.allowed[rows], o.score[rows], np.inf)
         chosen: list[int] = []

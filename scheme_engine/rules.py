@@ -12,6 +12,8 @@ import pandas as pd
 from grid_models.errors import ApplicationError, PolicyError
 from grid_models.policy import Policy, StandardTypes
 
+from . import short_circuit
+
 
 @dataclass(frozen=True)
 class SupplyMode:
@@ -166,4 +168,6 @@ def conductors_for(std: StandardTypes, policy: Policy, vn_kv: float) -> pd.DataF
     if bad.any():
         raise PolicyError(f"conductors.csv: {c.loc[bad, 'name'].iloc[0]!r} needs max_i_ka > 0",
                           field="conductors.max_i_ka")
+    # short-circuit constants (thermal k, min-case resistance factor; short_circuit.py)
+    c["k_a_s05_per_mm2"], c["r_min_factor"] = short_circuit.conductor_constants(policy, c, vn_kv)
     return c.sort_values(["construction", "max_i_ka"]).reset_index(drop=True)

@@ -92,6 +92,14 @@ class Circuit(BaseModel):
     capacity: dict[str, Any] | None = Field(
         None, description="largest applied kVA this connection and line take with every "
                           "rejecting check passing: max_kva, binding, label_zh, label_en")
+    short_circuit: dict[str, Any] | None = Field(
+        None, description="IEC 60909-0 short-circuit levels: standard; connection and customer "
+                          "{ikss_max_ka, ikss_min_ka, sk_max_mva, sk_min_mva}; "
+                          "switchgear_rating_ka (smallest standard breaking current >= I''k max "
+                          "at the customer end, null when none suffices); thermal "
+                          "{min_cross_section_mm2, sized_by_thermal_withstand, ...}; protection; "
+                          "assumptions; power_quality (impact/harmonic/EV loads): see "
+                          "docs/scheme_schema.md")
 
 
 class Scheme(BaseModel):

@@ -15,12 +15,32 @@ import pytest
 from grid_models.policy import Policy, load_policy
 from scheme_engine.checks import REGISTRY, Line, Load, Site, check_inputs
 from scheme_engine.checks.base import CheckSpec
+from scheme_engine.short_circuit import Protection, SiteShortCircuit
 
 U = 10.0
 Z_SRC = 0.2625j  # 10.5 % x 10^2 / 40 MVA
 Z_PATH = 0.30 + 0.20j  # feeder from the busbar to the connection point
 R_KM, X_KM, KM, IMAX = 0.2, 0.1, 1.5, 0.30
 S = complex(3.0, 1.0)  # MVA
+# short circuit at the connection point (source + feeder path, ohm) and the line's constants
+ZSC_MAX, ZSC_MIN = 0.03 + 0.30j, 0.05 + 0.35j
+MM2, K_CU_XLPE, R_MIN_FAC = 70.0, 143.0, 1.92  # 1 + 0.004 (250 - 20)
+PROT = Protection(10.0, 0.5, 1.5, 1.3, 0.866, 250.0, 200.0, 0.004)
+
+
+def sc_site(z_max: complex = ZSC_MAX, z_min: complex = ZSC_MIN, pickup_ka: float = 0.6,
+            **kw) -> SiteShortCircuit:
+    """I''k = c U / (sqrt3 |Z|) with c 1.1 / 1.0 at 10 kV; reach limit = 1.3 x pick-up."""
+    cu_max, cu_min = 1.1 * U / math.sqrt(3), 1.0 * U / math.sqrt(3)
+    base = dict(u_kv=U, bs=np.array([0]), feeder=np.array([0]), z_max=np.array([[z_max]]),
+                z_min=np.array([[z_min]]), cu_max=np.array([[cu_max]]),
+                cu_min=np.array([[cu_min]]), ik_max=np.array([[cu_max / abs(z_max)]]),
+                ik_min=np.array([[cu_min / abs(z_min)]]),
+                reach_limit_ka=np.array([[1.3 * pickup_ka]]),
+                any_new_feeder=bool(np.isnan(pickup_ka)), prot=PROT,
+                ratings_ka=(16.0, 20.0, 25.0, 31.5, 40.0))
+    base.update(kw)
+    return SiteShortCircuit(**base)
 
 
 def site(**kw) -> Site:
@@ -37,16 +57,17 @@ def site(**kw) -> Site:
         spare_bays=np.array([[2.0]]), min_spare_bays=np.array([[1.0]]),
         customers_after=np.array([[12.0]]), dedicated=np.array([[False]]),
         km=np.array([[KM]]), supply_path_km=np.array([[2.0]]), radius_limit_km=5.0,
-        forbidden=np.array([[0.0]]), construction=np.array(["cable"]))
+        forbidden=np.array([[0.0]]), construction=np.array(["cable"]), sc=sc_site())
     base.update(kw)
     return Site(**base)
 
 
 def inputs(pol: Policy | None = None, s: complex = S, kva: float = 5000.0, pv_mw: float = 0.0,
-           **kw):
+           mm2: float = MM2, scr_min: float = 0.0, **kw):
     pol = pol or load_policy()
-    line = Line(np.array([[R_KM]]), np.array([[X_KM]]), np.array([[IMAX]]))
-    return check_inputs(site(**kw), line, Load(s, s, kva, pv_mw), pol)
+    line = Line(np.array([[R_KM]]), np.array([[X_KM]]), np.array([[IMAX]]), np.array([[mm2]]),
+                np.array([[K_CU_XLPE]]), np.array([[R_MIN_FAC]]))
+    return check_inputs(site(**kw), line, Load(s, s, kva, pv_mw, scr_min), pol)
 
 
 def closed_form_v(v0: float, z: complex, s: complex) -> float:
@@ -187,6 +208,57 @@ def test_supply_radius() -> None:
     assert value_limit("supply_radius") == (3.5, 5.0, True)
     assert value_limit("supply_radius", km=np.array([[3.5]]))[2] is False  # 5.5 km
     assert value_limit("supply_radius", radius_limit_km=float("inf"))[2] is True
+
+
+# -- short circuit (numbers on paper: I''k = c U / (sqrt3 |Z|), U = 10 kV) -----------------
+IK_CONN_MAX = 1.1 * 10 / (math.sqrt(3) * abs(ZSC_MAX))  # 21.06 kA
+Z_LINE = KM * complex(R_KM, X_KM)  # 0.3 + 0.15j
+IK_CUST_MAX = 1.1 * 10 / (math.sqrt(3) * abs(ZSC_MAX + Z_LINE))  # 11.38 kA
+IK_CUST_MIN = 1.0 * 10 / (math.sqrt(3) * abs(ZSC_MIN + KM * complex(R_KM * R_MIN_FAC, X_KM)))
+
+
+def test_sc_thermal_withstand() -> None:
+    assert IK_CONN_MAX == pytest.approx(21.064, abs=1e-3)
+    s_min = IK_CONN_MAX * 1000 * math.sqrt(0.5) / 143  # 104.2 mm2
+    v, lim, ok = value_limit("sc_thermal_withstand")
+    assert (v, lim) == (70.0, pytest.approx(s_min)) and lim == pytest.approx(104.16, abs=0.01)
+    assert not ok  # 70 mm2 Cu/XLPE melts in 0.5 s at 21 kA
+    assert value_limit("sc_thermal_withstand", mm2=120.0)[2] is True
+    # far out on a weak feeder (|Z| 1.50 ohm: 4.245 kA) the small conductor is fine
+    _, lim, ok = value_limit("sc_thermal_withstand", sc=sc_site(z_max=0.5 + 1.41j))
+    assert lim == pytest.approx(4.245 * 1000 * math.sqrt(0.5) / 143, rel=1e-3) and ok
+
+
+def test_sc_switchgear() -> None:
+    v, lim, ok = value_limit("sc_switchgear")
+    assert v == pytest.approx(IK_CUST_MAX) and v == pytest.approx(11.38, abs=0.01)
+    assert lim == 40.0 and ok
+    # a 0.12 ohm source: 52.9 kA at the connection point, beyond any standard breaker
+    _, _, ok = value_limit("sc_switchgear", km=np.array([[0.0]]),
+                           sc=sc_site(z_max=0.12j))
+    assert not ok
+
+
+def test_sc_protection_reach() -> None:
+    v, lim, ok = value_limit("sc_protection_reach")
+    assert IK_CUST_MIN == pytest.approx(7.206, abs=1e-3)
+    assert v == pytest.approx(0.866 * IK_CUST_MIN) and lim == pytest.approx(1.3 * 0.6) and ok
+    # 30 km of line: two-phase minimum 0.69 kA < 0.78 kA -> the feeder relay does not see it
+    v, lim, ok = value_limit("sc_protection_reach", km=np.array([[30.0]]))
+    assert v == pytest.approx(0.866 * 10 / (math.sqrt(3) * abs(
+        ZSC_MIN + 30 * complex(R_KM * R_MIN_FAC, X_KM)))) and not ok
+    # a new dedicated feeder: pick-up from the new line's rating (1.5 x 0.30 kA)
+    _, lim, _ = value_limit("sc_protection_reach", sc=sc_site(pickup_ka=np.nan))
+    assert lim == pytest.approx(1.3 * 1.5 * IMAX)
+
+
+def test_sc_ratio() -> None:
+    ik_min = 1.0 * 10 / (math.sqrt(3) * abs(ZSC_MIN))
+    v, lim, ok = value_limit("sc_ratio")
+    assert v == pytest.approx(ik_min / I_ABS) and lim == 0.0 and ok  # no such load: passes
+    assert v == pytest.approx(16.330 / 0.18336, rel=1e-3)  # I''k min 16.33 kA / 0.183 kA
+    assert value_limit("sc_ratio", scr_min=50.0)[2] is True
+    assert value_limit("sc_ratio", scr_min=100.0)[2] is False
 
 
 def test_every_registered_check_has_a_test_here() -> None:

@@ -127,6 +127,8 @@ def extra_text(value: Any, lang: Lang) -> str:
         return "；".join(extra_text(v, lang) for v in value) if lang == "zh" else \
             "; ".join(extra_text(v, lang) for v in value)
     if isinstance(value, dict):
+        if is_short_circuit(value):
+            return short_circuit_text(value, lang)
         if "max_kva" in value:  # a scheme's largest capacity and the check that stops it
             label = value.get("label_zh" if lang == "zh" else "label_en") or value.get("binding")
             kva = num(value.get("max_kva"))
@@ -143,6 +145,53 @@ def extra_text(value: Any, lang: Lang) -> str:
             parts.append(f"{label} {txt}{(' ' + unit) if unit and txt not in ('', '–') else ''}")
         return ("，" if lang == "zh" else ", ").join(parts)
     return str(value)
+
+
+def is_short_circuit(value: Any) -> bool:
+    """Whether ``value`` is a circuit's ``short_circuit`` block."""
+    return isinstance(value, dict) and "connection" in value and "customer" in value \
+        and "standard" in value
+
+
+def short_circuit_text(sc: dict, lang: Lang, brief: bool = False) -> str:
+    """A circuit's ``short_circuit`` block in one line: I''k max / min at the connection point
+    and the customer end, the switchgear rating and the thermal minimum cross-section
+    (``brief``: the maximum levels and the rating only, for a table cell)."""
+    zh = lang == "zh"
+
+    def ka(v: Any) -> str:
+        x = num(v)
+        return "–" if x is None else f"{x:.1f}"
+
+    con, cus = sc.get("connection") or {}, sc.get("customer") or {}
+    if brief:
+        r = num(sc.get("switchgear_rating_ka"))
+        rt = "–" if r is None else f"{r:g} kA"
+        return (f"I''k 最大 {ka(con.get('ikss_max_ka'))} kA（接入点）/ {ka(cus.get('ikss_max_ka'))} kA"
+                f"（客户端）；开关设备 {rt}" if zh else
+                f"I''k max {ka(con.get('ikss_max_ka'))} kA (connection) / "
+                f"{ka(cus.get('ikss_max_ka'))} kA (customer end); switchgear {rt}")
+    sk = num(con.get("sk_max_mva"))
+    parts = [(f"接入点 I''k 最大 {ka(con.get('ikss_max_ka'))} kA / 最小 {ka(con.get('ikss_min_ka'))} kA"
+              if zh else f"connection point I''k max {ka(con.get('ikss_max_ka'))} kA / min "
+              f"{ka(con.get('ikss_min_ka'))} kA") + (f" ({sk:,.0f} MVA)" if sk is not None else ""),
+             (f"客户端 最大 {ka(cus.get('ikss_max_ka'))} kA / 最小 {ka(cus.get('ikss_min_ka'))} kA"
+              if zh else f"customer end max {ka(cus.get('ikss_max_ka'))} kA / min "
+              f"{ka(cus.get('ikss_min_ka'))} kA")]
+    rating = num(sc.get("switchgear_rating_ka"))
+    if "switchgear_rating_ka" in sc:
+        parts.append((f"开关设备额定短路开断电流 {rating:g} kA" if zh else
+                      f"switchgear breaking rating {rating:g} kA") if rating is not None else
+                     ("无标准开断电流满足" if zh else "no standard breaking rating suffices"))
+    s_min = num((sc.get("thermal") or {}).get("min_cross_section_mm2"))
+    if s_min is not None:
+        parts.append(f"热稳定最小截面 {s_min:.0f} mm²" if zh else
+                     f"thermal minimum cross-section {s_min:.0f} mm²")
+    if (sc.get("assumptions") or {}).get("source_defaults_used"):
+        parts.append("上级系统短路容量取默认值" if zh else "upstream fault level: policy default")
+    std = sc.get("standard")
+    return ("；".join(parts) + (f"（{std}）" if std else "")) if zh else \
+        ("; ".join(parts) + (f" ({std})" if std else ""))
 
 
 def _unit_of(key: str) -> str:

@@ -85,6 +85,17 @@ _ROWS: list[tuple[str, str, str, str, Any]] = [
     ("binding_check", "最紧约束", "binding check", "",
      lambda s: next((f"{c_['label_en']}" for c in s["circuits"] for c_ in c["limits"]
                      if c_.get("binding")), None)),
+    # short circuit (IEC 60909, scheme_engine/short_circuit.py): what the customer's
+    # switchgear must break, and whether thermal withstand rather than ampacity sized a line
+    ("short_circuit_customer_ka", "客户端最大短路电流", "largest fault current at the customer end",
+     "kA", lambda s: _max([c["short_circuit"]["customer"]["ikss_max_ka"] for c in s["circuits"]
+                           if c.get("short_circuit")])),
+    ("switchgear_rating_ka", "客户开关设备额定开断电流", "customer switchgear breaking rating", "kA",
+     lambda s: [(c.get("short_circuit") or {}).get("switchgear_rating_ka") for c in s["circuits"]]),
+    ("conductor_sized_by_thermal_withstand", "导线截面由短路热稳定决定",
+     "conductor sized by short-circuit thermal withstand", "",
+     lambda s: [bool(((c.get("short_circuit") or {}).get("thermal") or {})
+                     .get("sized_by_thermal_withstand")) for c in s["circuits"]]),
     ("flags", "提示", "flags", "", lambda s: s["flags"]),
     ("remedy", "前置措施", "remedy first", "", lambda s: (s.get("remedy") or {}).get("type")),
 ]

@@ -9,6 +9,7 @@ from . import thermal  # noqa: F401
 from . import voltage  # noqa: F401
 from . import loading  # noqa: F401
 from . import connection  # noqa: F401
+from . import short_circuit  # noqa: F401
 from .base import REGISTRY, CheckSpec, register
 from .inputs import CheckInputs, Line, Load, Site, build_site, check_inputs, line_of, solve_flow
 from .run import CheckResults, active_checks, run_checks

@@ -27,9 +27,10 @@ from grid_models.compiled import SQRT3, CompiledNetwork
 from grid_models.policy import Policy
 from grid_models.policy_schema import Parameters
 
-from .. import rules
+from .. import rules, short_circuit
 from ..candidates import BAY_KINDS, K_BUSBAR, K_TAP, Candidates
 from ..routing import Routes
+from ..short_circuit import SiteShortCircuit
 from ..supply_area import area_class_at, radius_limit_km
 
 
@@ -67,13 +68,15 @@ class Site:
     radius_limit_km: float  # supply radius of the customer's supply-area class
     forbidden: np.ndarray  # float 0/1: the route crosses a forbidden zone
     construction: np.ndarray  # (R,) "cable" / "overhead"
+    sc: SiteShortCircuit | None = None  # short-circuit levels at the connection points
 
     def take(self, rows: np.ndarray) -> Site:
         """The sites of ``rows`` (for searching the capacity of chosen options)."""
         kw = {}
         for name in self.__dataclass_fields__:
             v = getattr(self, name)
-            kw[name] = v[rows] if isinstance(v, np.ndarray) else v
+            kw[name] = (v[rows] if isinstance(v, np.ndarray)
+                        else v.take(rows) if isinstance(v, SiteShortCircuit) else v)
         return Site(**kw)
 
 
@@ -84,6 +87,11 @@ class Line:
     r_ohm_per_km: np.ndarray
     x_ohm_per_km: np.ndarray
     max_i_ka: np.ndarray
+    # short-circuit data (the checks that need them are not load-dependent, so the capacity
+    # search may leave them out): cross-section, thermal constant k, min-case R factor
+    cross_section_mm2: np.ndarray | None = None
+    k_a_s05_per_mm2: np.ndarray | None = None
+    r_min_factor: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class Load:
     inc_same_mva: complex | np.ndarray
     kva: float | np.ndarray
     pv_export_mw: float = 0.0
+    scr_min: float = 0.0  # policy minimum short-circuit ratio (impact/harmonic/EV loads; 0 none)
 
 
 @dataclass(frozen=True)
@@ -196,14 +205,18 @@ def build_site(cn: CompiledNetwork, cand: Candidates, routes: Routes, policy: Po
         customers_after=col(ncust.astype(float)), dedicated=col(cand.kind == K_BUSBAR),
         km=col(routes.length_m / 1000.0), supply_path_km=col(path_km), radius_limit_km=radius,
         forbidden=col(routes.forbidden.astype(float)),
-        construction=construction)
+        construction=construction, sc=short_circuit.at_sites(cn, cand, policy))
 
 
 def line_of(conductors: pd.DataFrame) -> Line:
     """Every conductor of the level as rows ``(1, T)``."""
+    def row(name: str) -> np.ndarray | None:
+        return conductors[name].to_numpy(float)[None, :] if name in conductors else None
+
     return Line(conductors["r_ohm_per_km"].to_numpy(float)[None, :],
                 conductors["x_ohm_per_km"].to_numpy(float)[None, :],
-                conductors["max_i_ka"].to_numpy(float)[None, :])
+                conductors["max_i_ka"].to_numpy(float)[None, :],
+                row("cross_section_mm2"), row("k_a_s05_per_mm2"), row("r_min_factor"))
 
 
 def solve_flow(site: Site, line: Line, load: Load) -> Flow:

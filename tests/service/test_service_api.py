@@ -63,6 +63,11 @@ def test_schemes_compare_and_list(service: Service) -> None:
     assert rows["cost_total_cny"] == [s["cost_cny"]["total"] for s in doc["result"]["schemes"]]
     assert rows["cost_total_cny"][0] <= rows["cost_total_cny"][1]
     assert len(rows["connection_points"]) == 2
+    sc1 = doc["result"]["schemes"][0]["circuits"][0]["short_circuit"]
+    assert rows["short_circuit_customer_ka"][0] == sc1["customer"]["ikss_max_ka"]
+    assert rows["switchgear_rating_ka"][0] == [sc1["switchgear_rating_ka"]]
+    assert rows["conductor_sized_by_thermal_withstand"][0] == [
+        sc1["thermal"]["sized_by_thermal_withstand"]]
     one = service.client.get(f"/v1/applications/{aid}/compare?ranks=2", headers=h).json()
     assert one["ranks"] == [2]
     bad = service.client.get(f"/v1/applications/{aid}/compare?ranks=7", headers=h)

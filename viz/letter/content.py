@@ -16,7 +16,7 @@ from typing import Any
 
 from ..datafiles import table, value
 from ..labels import FIELDS, KINDS, MODES, Lang, flag_label, num, pick
-from ..summary import binding_text, construction, extra_text
+from ..summary import binding_text, construction, extra_text, is_short_circuit, short_circuit_text
 
 BLANK = "＿＿＿＿＿＿"
 
@@ -293,7 +293,9 @@ def build_letter(result: dict, rank: int = 1, lang: Lang = "zh",
         row: list[Cell] = [str(j + 1), role, _kv(kv), _kva(kva), "，".join(where) if lang == "zh"
                            else ", ".join(where) or "–", point, line]
         if has_sc:
-            row.append(extra_text(c.get("short_circuit", s.get("short_circuit")), lang) or "–")
+            sc_c = c.get("short_circuit", s.get("short_circuit"))
+            row.append((short_circuit_text(sc_c, lang, brief=True) if is_short_circuit(sc_c)
+                        else extra_text(sc_c, lang)) or "–")
         rows.append(row)
         numbers[f"length_{j + 1}"] = _len(rl.get("total"))
     if not circuits:
