@@ -28,6 +28,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,9 @@ from grid_models.errors import InputError
 from .checks import in_range, positive
 from .notes import Note
 from .settings import ForecastSettings, load_settings
+
+if TYPE_CHECKING:
+    from statsmodels.tsa.exponential_smoothing.ets import ETSResults
 
 YEAR_RANGE = (1900, 2200)
 
@@ -310,7 +314,7 @@ def _theil_sen(x: np.ndarray, y: np.ndarray, x_future: np.ndarray, level: float,
 
 
 def _fit_ets(model_cls: type, series: pd.Series, trend: str | None, damped: bool,
-             seasonal_periods: int | None) -> object:
+             seasonal_periods: int | None) -> ETSResults:
     # Seasonal series: heuristic initial states (Hyndman et al. 2008) first: with estimated
     # ones the optimiser ended in poor optima on short seasonal series (residual SD 5x larger
     # on the Taylor backtest). Annual series: estimated initial states did better in the
@@ -368,7 +372,7 @@ def _ets(y: np.ndarray, h: int, level: float, seasonal_periods: int | None,
 
 # ---------------------------------------------------------------------------------------------
 # input handling
-def _as_years(index: object, field_name: str) -> np.ndarray:
+def _as_years(index: pd.Index, field_name: str) -> np.ndarray:
     try:
         years = np.asarray(index, dtype=float)
     except (TypeError, ValueError):

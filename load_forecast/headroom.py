@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from grid_models.errors import InputError
 
@@ -230,7 +231,7 @@ def customer_curve(customer_profile: object, feeder_curve: pd.Series | np.ndarra
     return shape, key, notes
 
 
-def coincident_headroom(feeder_curve_mw: object, customer_profile: object, customer_peak_mw: float,
+def coincident_headroom(feeder_curve_mw: ArrayLike, customer_profile: object, customer_peak_mw: float,
                         rating_mw: float, limit: float = 1.0, *, rule: str | None = None,
                         settings: ForecastSettings | None = None) -> Headroom:
     """Headroom of one feeder or transformer for one customer, both ways.

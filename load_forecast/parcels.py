@@ -67,7 +67,11 @@ class ParcelDemand:
     @property
     def applied_area_m2(self) -> float:
         """The area the density multiplies (floor or land)."""
-        return self.area_m2 * (self.plot_ratio if self.basis_area == "floor" else 1.0)
+        if self.basis_area == "floor":
+            # parcel_demand chooses the floor basis only when a plot ratio is given
+            assert self.plot_ratio is not None
+            return self.area_m2 * self.plot_ratio
+        return self.area_m2
 
     @property
     def peak_kw_typical(self) -> float:
@@ -192,8 +196,14 @@ def parcel_demand(land_use: str, area_m2: float, plot_ratio: float | None = None
            else float(row["simultaneity"]))
     peak_kw = dens * applied * sim / 1000.0
     return ParcelDemand(code, str(row["name_zh"]), str(row["name_en"]), area, ratio, basis_area,
-                        tuple(float(x) for x in dens), sim, float(row["power_factor"]),
-                        tuple(float(x) for x in peak_kw), str(row["references"]), tuple(notes))
+                        _triple(dens), sim, float(row["power_factor"]),
+                        _triple(peak_kw), str(row["references"]), tuple(notes))
+
+
+def _triple(values: np.ndarray) -> tuple[float, float, float]:
+    """(low, typical, high) of a three-element array as plain floats."""
+    low, typical, high = (float(x) for x in values)
+    return low, typical, high
 
 
 def parcels_demand(parcels: pd.DataFrame, settings: ForecastSettings | None = None

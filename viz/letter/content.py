@@ -299,8 +299,9 @@ def build_letter(result: dict, rank: int = 1, lang: Lang = "zh",
         rows.append(row)
         numbers[f"length_{j + 1}"] = _len(rl.get("total"))
     if not circuits:
-        rows.append(["–", "–", _kv(kv), _kva(kva), z("需电网工程（见其他说明）", "grid project first (see notes)"),
-                     "–", "–"] + (["–"] if has_sc else []))
+        no_circuit: list[Cell] = ["–", "–", _kv(kv), _kva(kva),
+                                  z("需电网工程（见其他说明）", "grid project first (see notes)"), "–", "–"]
+        rows.append(no_circuit + (["–"] if has_sc else []))
     sections.append(sec("sources", [Block("table", headers=heads, rows=rows)]))
 
     # 3. Approved capacity, voltage, supply mode.
@@ -403,14 +404,14 @@ def build_letter(result: dict, rank: int = 1, lang: Lang = "zh",
         z("应收金额", "Amount"), z("收费依据", "Basis")], rows=c_rows)]))
 
     # 8. Time limits and validity.
-    d = s.get("duration_workdays") or {}
+    durations = s.get("duration_workdays") or {}
     t_rows: list[list[Cell]] = []
-    for step, lim in (d.get("steps") or {}).items():
+    for step, lim in (durations.get("steps") or {}).items():
         limit = num((lim or {}).get("limit")) if isinstance(lim, dict) else num(lim)
         t_rows.append([pick(_STEPS, step, lang), "–" if limit is None else f"{limit:g}"])
     t_rows.append([z("供电企业配套工程施工（估算）", "utility works (estimate)"),
-                   f"{num(d.get('utility_works')) or 0:g}"])
-    total, target = num(d.get("total_with_works")), num(d.get("whole_process_target"))
+                   f"{num(durations.get('utility_works')) or 0:g}"])
+    total, target = num(durations.get("total_with_works")), num(durations.get("whole_process_target"))
     t_rows.append([z("全流程合计 / 目标", "whole process / target"),
                    f"{total or 0:g} / {target or 0:g}" + (
                        z("（超出目标）", " (over target)") if total and target and total > target else "")])
@@ -459,8 +460,8 @@ def build_letter(result: dict, rank: int = 1, lang: Lang = "zh",
     # Citations (standard codes, language-neutral) once each, in order of first use; the data
     # files' ``references`` column keeps the provenance notes for developers.
     cites: list[str] = []
-    for r in refs:
-        for c in str(r).split(";"):
+    for ref in refs:
+        for c in str(ref).split(";"):
             if c.strip() and c.strip() not in cites:
                 cites.append(c.strip())
     return Letter(lang=lang, title=z("供电方案答复单", "Supply Scheme Reply"),
