@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -533,8 +533,26 @@ def _level_rows(table: pd.DataFrame, kv: np.ndarray) -> np.ndarray:
     return np.argmin(np.abs(np.log(safe[:, None]) - np.log(levels[None, :])), axis=1)
 
 
+class _ShortCircuitSources(TypedDict):
+    """The :class:`CompiledNetwork` fields :func:`_short_circuit_sources` fills."""
+
+    ss_s_sc_max_mva: np.ndarray
+    ss_s_sc_min_mva: np.ndarray
+    ss_rx_max: np.ndarray
+    ss_rx_min: np.ndarray
+    ss_vk_percent: np.ndarray
+    ss_vkr_percent: np.ndarray
+    ss_sc_default: np.ndarray
+    ss_trafo_default: np.ndarray
+    bs_z_q_max_ohm: np.ndarray
+    bs_z_q_min_ohm: np.ndarray
+    bs_z_trafo_ohm: np.ndarray
+    bs_c_max: np.ndarray
+    bs_c_min: np.ndarray
+
+
 def _short_circuit_sources(sss: pd.DataFrame, bss: pd.DataFrame, bs_ss: np.ndarray,
-                           bs_unit: np.ndarray, policy: Policy) -> dict[str, np.ndarray]:
+                           bs_unit: np.ndarray, policy: Policy) -> _ShortCircuitSources:
     """Source and transformer impedances per bus section for IEC 60909-0 calculations.
 
     The network feeder (IEC 60909-0 §6.2): ``Z_Q = c U_nQ^2 / S''kQ`` referred to the section's
@@ -595,7 +613,7 @@ def _short_circuit_sources(sss: pd.DataFrame, bss: pd.DataFrame, bs_ss: np.ndarr
     else:
         z_t = np.zeros(0, complex)
         c_max = c_min = np.zeros(0)
-    return dict(
+    return _ShortCircuitSources(
         ss_s_sc_max_mva=s_max, ss_s_sc_min_mva=s_min, ss_rx_max=rx_max, ss_rx_min=rx_min,
         ss_vk_percent=vk, ss_vkr_percent=vkr, ss_sc_default=d1 | d2 | d3 | d4,
         ss_trafo_default=d5 | d6,
@@ -603,8 +621,20 @@ def _short_circuit_sources(sss: pd.DataFrame, bss: pd.DataFrame, bs_ss: np.ndarr
         bs_z_trafo_ohm=z_t, bs_c_max=c_max, bs_c_min=c_min)
 
 
+class _SupplyAreas(TypedDict):
+    """The :class:`CompiledNetwork` fields :func:`_supply_areas` fills (the polygons' fields
+    only when the network has supply areas)."""
+
+    supply_area_default: str
+    supply_area_default_source: str
+    supply_area_tree: NotRequired[shapely.STRtree | None]
+    supply_area_ids: NotRequired[np.ndarray]
+    supply_area_class: NotRequired[np.ndarray]
+    supply_area_m2: NotRequired[np.ndarray]
+
+
 def _supply_areas(sa: pd.DataFrame, meta: dict[str, str], policy: Policy,
-                  density_mw_km2: float = float("nan")) -> dict[str, object]:
+                  density_mw_km2: float = float("nan")) -> _SupplyAreas:
     """STRtree over the supply-area polygons and the class that applies elsewhere: the
     network's own (metadata), else the class whose load-density band holds the network's
     average load density (DL/T 5729 defines the classes by it), else the policy default."""
@@ -625,16 +655,15 @@ def _supply_areas(sa: pd.DataFrame, meta: dict[str, str], policy: Policy,
         flag = table["is_default"].astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
         default = str(table.loc[flag, "class"].iloc[0]) if flag.any() else ""
         source = "policy"
-    out: dict[str, object] = {"supply_area_default": default,
-                              "supply_area_default_source": source}
+    out: _SupplyAreas = {"supply_area_default": default, "supply_area_default_source": source}
     if len(sa):
         geoms = np.asarray(sa.geometry.values, dtype=object)
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         geoms = geoms[ok]
-        out.update(supply_area_tree=shapely.STRtree(geoms) if len(geoms) else None,
-                   supply_area_ids=sa["id"].to_numpy(dtype=object)[ok],
-                   supply_area_class=sa["class"].astype(str).str.strip().to_numpy(dtype=object)[ok],
-                   supply_area_m2=shapely.area(geoms))
+        out["supply_area_tree"] = shapely.STRtree(geoms) if len(geoms) else None
+        out["supply_area_ids"] = sa["id"].to_numpy(dtype=object)[ok]
+        out["supply_area_class"] = sa["class"].astype(str).str.strip().to_numpy(dtype=object)[ok]
+        out["supply_area_m2"] = shapely.area(geoms)
     return out
 
 

@@ -294,7 +294,7 @@ def _diagnose_json(p: Path, exc: Exception) -> str:
     return f"{p}: a pandapower network that pandapower cannot load ({first})"
 
 
-def _check_net(net: object) -> None:
+def _check_net(net: Any) -> None:
     need = ("bus", "line", "trafo", "switch", "load", "ext_grid")
     if not hasattr(net, "keys") or not all(isinstance(_get(net, k), pd.DataFrame) for k in need):
         raise NetworkFormatError(
@@ -345,7 +345,7 @@ class _Topo:
     couplers: list[int]  # switch positions of closed couplers between sections
     lv_target: np.ndarray  # per bus position: MV bus position feeding it (-1 none)
     mvlv_kva: np.ndarray  # per bus position: MV/LV transformer kVA at that MV bus
-    dropped: dict[str, int]
+    dropped: dict[str, int | float]  # counts, and the MW of loads not imported
 
 
 def _positions(index: pd.Index, values: pd.Series, what: str, col: str) -> np.ndarray:
@@ -525,7 +525,7 @@ def _topology(net: Any, meta: dict[str, str]) -> _Topo:
     lv_target, mvlv_kva = _lv_side(net, bidx, vn, b_ins, is_mv, t_hv, t_lv, t_ok, lf, lt,
                                    l_ins, open_any)
 
-    dropped = {
+    dropped: dict[str, int | float] = {
         "mv_buses_unfed": int(is_mv.sum() - np.isin(gid[is_mv], mv_keys[fed]).sum()),
         "lines_not_mv": int((~mv_line).sum()),
         "lines_unfed": int((mv_line & ~ends_fed).sum()),
@@ -1135,8 +1135,8 @@ def _geometry(net: Any, topo: _Topo, tables: dict[str, pd.DataFrame], src_crs: C
         located_crs = src_crs
         meta["crs_source"] = f"given ({src_crs.to_string()})"
     elif not layout and lonlat:
-        r, _ = ratio_in(WGS84, node_xy, line_xy)
-        if PLAUSIBLE_GEOGRAPHIC_RATIO[0] <= r <= PLAUSIBLE_GEOGRAPHIC_RATIO[1]:
+        lonlat_ratio, _ = ratio_in(WGS84, node_xy, line_xy)
+        if PLAUSIBLE_GEOGRAPHIC_RATIO[0] <= lonlat_ratio <= PLAUSIBLE_GEOGRAPHIC_RATIO[1]:
             located_crs = WGS84
             meta["crs_source"] = "assumed EPSG:4326 (coordinates in the lon/lat range)"
     if located_crs is not None:
@@ -1163,12 +1163,12 @@ def _geometry(net: Any, topo: _Topo, tables: dict[str, pd.DataFrame], src_crs: C
                 # those lines are marked approximate (validation warns per line).
                 approximate = off
                 seg_ids = tables["segments"]["id"].to_numpy()
-                k = np.flatnonzero(off)
+                off_rows = np.flatnonzero(off)
                 listed = ", ".join(f"{seg_ids[i]} ({100 * (drawn[i] / length_m[i] - 1):+.0f} %)"
-                                   for i in k[:10]) + (f" and {len(k) - 10} more"
-                                                       if len(k) > 10 else "")
+                                   for i in off_rows[:10]) + (f" and {len(off_rows) - 10} more"
+                                                              if len(off_rows) > 10 else "")
                 meta["geometry_note"] = (
-                    f"{len(k)} of {len(off)} lines are drawn more than {100 * rel:g} % (or "
+                    f"{len(off_rows)} of {len(off)} lines are drawn more than {100 * rel:g} % (or "
                     f"{abs_m:g} m) longer or shorter than length_km: {listed}; the grid stays "
                     "located (surveyed), these lines' drawings are marked approximate "
                     "(segments.geometry_approximate) and their length_km is used")
@@ -1376,9 +1376,9 @@ def _assemble(tables: dict[str, pd.DataFrame], geo: _Geo) -> dict[str, pd.DataFr
 def _notes(net: Any, topo: _Topo, meta: dict[str, str]) -> None:
     """Record what was dropped or assumed (meta values are strings; zero counts are left out
     because ``gridscheme network import`` shows every entry to the user)."""
-    counts = {"dropped_hv_buses": topo.level_counts["hv"],
-              "dropped_lv_buses": topo.level_counts["lv"],
-              "dropped_other_buses": topo.level_counts["other"]}
+    counts: dict[str, int | float] = {"dropped_hv_buses": topo.level_counts["hv"],
+                                      "dropped_lv_buses": topo.level_counts["lv"],
+                                      "dropped_other_buses": topo.level_counts["other"]}
     counts.update({k if k.startswith("loads") else f"dropped_{k}": v
                    for k, v in topo.dropped.items()})
     sw = net["switch"]

@@ -104,8 +104,8 @@ def import_network(source: str | Path, fmt: str, roads: str | Path | None = None
         if len(net.layers["roads"]):
             notes.append(f"replaced the {len(net.layers['roads'])} road line(s) of the source "
                          f"with those of {roads}")
-        layers = {**net.layers, "roads": road_gdf}
-        return Network.from_layers(layers, crs=net.crs, meta=net.meta), notes
+        with_roads = {**net.layers, "roads": road_gdf}
+        return Network.from_layers(with_roads, crs=net.crs, meta=net.meta), notes
 
     # Roads-only network.
     if kind == "osm" and not _is_osm(src):

@@ -8,6 +8,7 @@ optional columns with their defaults, casts dtypes and reports what is missing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import geopandas as gpd
 import numpy as np
@@ -300,9 +301,15 @@ class _LazyIds:
     """Element ids for messages, built only when a problem is reported (most tables have none)."""
 
     def __init__(self, values: pd.Series | None, n: int) -> None:
-        self._values, self._n, self._ids = values, n, None
+        self._values, self._n = values, n
+        self._ids: np.ndarray | None = None
 
-    def __getitem__(self, i: object) -> object:
+    @overload
+    def __getitem__(self, i: int | np.integer) -> str: ...
+    @overload
+    def __getitem__(self, i: np.ndarray) -> np.ndarray: ...
+
+    def __getitem__(self, i: int | np.integer | np.ndarray) -> str | np.ndarray:
         if self._ids is None:
             self._ids = (_element_ids(self._values) if self._values is not None else
                          np.array([f"row {k}" for k in range(self._n)], dtype=object))

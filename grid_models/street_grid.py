@@ -105,7 +105,8 @@ def grid_along_streets(roads: gpd.GeoDataFrame, n_substations: int = 2, vn_kv: f
                                            != dist[parent] // rmu_spacing_m)
                 kind = "rmu" if is_rmu else ("pole" if overhead else "junction")
                 spare = int(rng.integers(1, 4)) if is_rmu else 0
-                nodes.append(_node(nid, kind, fid, "", vn_kv, *g.xy[v], bays=spare + 2 if is_rmu
+                vx, vy = g.xy[v]
+                nodes.append(_node(nid, kind, fid, "", vn_kv, vx, vy, bays=spare + 2 if is_rmu
                                    else 0, spare=spare))
                 from_id = f"{bsid}-BB" if parent == v0 else f"{fid}-V{parent}"
                 segs.append(_seg(f"{fid}-S{v}", from_id, nid, fid, cond, g.xy[parent], g.xy[v]))
@@ -115,8 +116,8 @@ def grid_along_streets(roads: gpd.GeoDataFrame, n_substations: int = 2, vn_kv: f
                     n_cust += 1
                     off = _offset(g.xy[parent], g.xy[v], 15.0)
                     lid = f"{fid}-T{v}"
-                    nodes.append(_node(lid, "dist_transformer", fid, "", vn_kv, *off, p=p,
-                                       q=p * 0.33, kva=630.0))
+                    nodes.append(_node(lid, "dist_transformer", fid, "", vn_kv, off[0], off[1],
+                                       p=p, q=p * 0.33, kva=630.0))
                     segs.append(_seg(f"{fid}-L{v}", nid, lid, fid, tap, g.xy[v], off))
             cap_mw = max_load_rate * np.sqrt(3) * vn_kv * float(cond["max_i_ka"]) * 0.95
             if feeder_load > cap_mw:
@@ -130,9 +131,9 @@ def grid_along_streets(roads: gpd.GeoDataFrame, n_substations: int = 2, vn_kv: f
                             "connection_mode": "overhead_multi_1tie" if overhead
                             else "cable_single_ring",
                             "n_customers": n_cust, "source_ref": ""})
-    for b in bus_sections:
-        b["bays_used"] = sum(1 for f in feeders if f["bus_section_id"] == b["id"])
-        b["bays_total"] = max(b["bays_total"], b["bays_used"] + 2)
+    for bs_row in bus_sections:
+        bs_row["bays_used"] = sum(1 for f in feeders if f["bus_section_id"] == bs_row["id"])
+        bs_row["bays_total"] = max(bs_row["bays_total"], bs_row["bays_used"] + 2)
     layers = {
         "substations": gpd.GeoDataFrame(subs_rows, geometry="geometry", crs=crs),
         "bus_sections": gpd.GeoDataFrame(bus_sections, geometry="geometry", crs=crs),

@@ -57,6 +57,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -523,7 +524,7 @@ def _place_substations(rng: np.random.Generator, P: SynthProfile, R: _Streets) -
                 rows.append((s, 10.0, int(b), tgt, int(b) - 1, 0))
         if has35[s]:
             b = int(rng.integers(P.count("kv35_bays_min"), P.count("kv35_bays_max") + 1))
-            spare = 0 if full[s] else int(min(b, rng.integers(P.count("kv35_spare_min"),
+            spare = 0 if full[s] else min(b, int(rng.integers(P.count("kv35_spare_min"),
                                                               P.count("kv35_spare_max") + 1)))
             # 35 kV customer lines are not modelled: the used bays carry no feeder here.
             rows.append((s, 35.0, b, 0, 0, b - spare))
@@ -531,8 +532,8 @@ def _place_substations(rng: np.random.Generator, P: SynthProfile, R: _Streets) -
     sec_sub = arr[:, 0].astype(np.int64)
     sec_no = np.zeros(len(rows), np.int64)
     for s in range(n):
-        m = np.flatnonzero(sec_sub == s)
-        sec_no[m] = np.arange(1, len(m) + 1)
+        of_sub = np.flatnonzero(sec_sub == s)
+        sec_no[of_sub] = np.arange(1, len(of_sub) + 1)
     sp = P.num("section_spacing_m")
     n_in = np.bincount(sec_sub, minlength=n)
     sec_xy = np.round(xy[sec_sub] + np.column_stack(
@@ -937,7 +938,9 @@ class _Planner:
         return int(nodes[-1])
 
     # -- geometry for every job at once ------------------------------------------------------
-    def realise(self, sec_xy: np.ndarray) -> dict[str, np.ndarray]:
+    def realise(self, sec_xy: np.ndarray) -> dict[str, Any]:
+        # arrays by name, except ``seg_coords``/``seg_counts``: lists of pieces that ``ties``
+        # extends and ``_finish_arrays`` concatenates
         P, rng = self.P, self.rng
         xys = [j[0] for j in self.jobs]
         ss = [j[1] for j in self.jobs]

@@ -935,7 +935,7 @@ def _check_topology(ctx: _Ctx) -> np.ndarray:
     odd = edges[(looped | (e_root >= 2))[edges["comp"].to_numpy()] & (edges["feeder"] != "")]
     fl = odd.groupby("comp")["feeder"].agg(lambda s: sorted(set(s)))
 
-    def where(c: int) -> tuple[str, str]:
+    def where(c: int | np.integer) -> tuple[str, str]:
         """Element a component's problem is filed under: its feeder, else its first node."""
         if comp_feeder[c]:
             return "feeders", str(comp_feeder[c])
@@ -1123,7 +1123,8 @@ def _check_geometry(ctx: _Ctx) -> None:
     line = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & (shapely.get_type_id(geoms) == 1)
     if ctx.ok("segments", "length_km"):
         length_km = seg["length_km"].to_numpy(dtype=float)
-        geom_km = np.where(line, shapely.length(np.where(line, geoms, None)), np.nan) / 1000.0
+        line_geoms = np.where(line, geoms, np.array(None, dtype=object))  # None: length NaN
+        geom_km = np.where(line, shapely.length(line_geoms), np.nan) / 1000.0
         rel = ctx.policy.param("validation_length_rel_tolerance")
         abs_km = ctx.policy.param("validation_length_abs_tolerance_m") / 1000.0
         with np.errstate(invalid="ignore"):
