@@ -214,3 +214,38 @@ def test_scene_parcel_and_point_used() -> None:
     # the parcel surrounds the point used (origin) and measures ~100 m x 90 m
     assert parcel[:, 0].min() < 0 < parcel[:, 0].max() and parcel[:, 1].min() < 0 < parcel[:, 1].max()
     assert 90 < np.ptp(parcel[:, 0]) < 110 and 80 < np.ptp(parcel[:, 1]) < 100
+
+
+def test_park_map_tooltips_carry_the_escaped_text() -> None:
+    """Every park-map tooltip is the SafeTooltip's text (not an object repr), input escaped."""
+    from viz.maps.park_map import park_map
+
+    def fc(*features: dict) -> dict:
+        return {"type": "FeatureCollection", "features": list(features)}
+
+    square = {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.001, 30.0],
+                                                  [120.001, 30.001], [120.0, 30.0]]]}
+    line = {"type": "LineString", "coordinates": [[120.0, 30.0], [120.002, 30.002]]}
+    parcels = fc({"type": "Feature", "geometry": square, "properties": {
+        "parcel_id": HOSTILE, "status": "reserved", "kind": "rmu", "point_id": "RMU7",
+        "feeder_id": "F1", "cost_cny": 250_000.0, "kva": 1250.0}})
+    routes = fc({"type": "Feature", "geometry": line, "properties": {
+        "parcel_id": "P1", "point_id": "RMU7", "kind": "rmu", "conductor": "YJV22-3x70"}})
+    assets = fc({"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.0, 30.0]},
+                 "properties": {"asset": "park_rmu", "id": "PR1"}},
+                {"type": "Feature", "geometry": line, "properties": {"asset": "park_ring",
+                                                                      "id": "RING1"}})
+    capacity = fc({"type": "Feature", "geometry": line, "properties": {
+        "kind": "feeder", "feeder_id": "F1", "headroom_mva": 1.5}})
+    html = park_map(parcels, routes, assets, capacity=capacity, lang="en").get_root().render()
+    assert "SafeTooltip object" not in html
+    tips = [json.loads(f'"{s}"') for s in
+            re.findall(r'bindTooltip\(\s*"((?:[^"\\]|\\.)*)"', html)]
+    assert len(tips) == 5  # parcel, route, two assets, feeder
+    parcel_tip = next(t for t in tips if "RMU7" in t and "kVA" in t)
+    assert html_text(HOSTILE) in parcel_tip and HOSTILE not in parcel_tip
+    assert "1,250 kVA" in parcel_tip and "CNY 250,000" in parcel_tip
+    assert any("RMU7" in t and "YJV22-3x70" in t for t in tips)
+    assert any("PR1" in t for t in tips) and any("RING1" in t for t in tips)
+    assert any("F1" in t and "1.50 MVA" in t for t in tips)
+    assert "<script>window.__x" not in html

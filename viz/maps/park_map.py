@@ -10,12 +10,12 @@ from the input (parcel ids, names) is escaped.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import folium
 import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, Figure
 
 from ..assets import LEAFLET_CSS, LEAFLET_JS, MAP_CSS, script_tag, style_tag
 from ..datafiles import class_colour
@@ -79,7 +79,7 @@ def park_map(parcels: dict, routes: dict, new_assets: dict, capacity: dict | Non
                    control_scale=True, max_zoom=19)
     m.default_js = []
     m.default_css = []
-    root = m.get_root()
+    root = cast(Figure, m.get_root())  # a Map's root is always a Figure
     root.title = h(f"{tx['title']} · {title}")
     root.header.add_child(Element(style_tag(LEAFLET_CSS, None) + script_tag(LEAFLET_JS, None)
                                   + style_tag(MAP_CSS, None)), name="gs_assets")
@@ -99,8 +99,10 @@ def park_map(parcels: dict, routes: dict, new_assets: dict, capacity: dict | Non
                 hm = pr.get("headroom_mva")
                 tip = (f"<b>{h(tx['feeder'])} {h(pr.get('feeder_id', ''))}</b><br>"
                        f"{h(tx['headroom'])}: {'–' if hm is None else f'{hm:.2f} MVA'}")
+                # SafeTooltip is a child element: folium's tooltip= would wrap it in its own
+                # Tooltip and show the object's repr
                 folium.GeoJson(_gj(geom), style_function=_line_style(class_colour(
-                    "capacity_headroom_mva", hm)), tooltip=SafeTooltip(tip)).add_to(fg)
+                    "capacity_headroom_mva", hm))).add_child(SafeTooltip(tip)).add_to(fg)
             fg.add_to(m)
         pts = {"type": "FeatureCollection", "features": [
             f for f in capacity.get("features") or []
@@ -113,22 +115,23 @@ def park_map(parcels: dict, routes: dict, new_assets: dict, capacity: dict | Non
         pr = f.get("properties") or {}
         ok = pr.get("status") == "reserved"
         colour = _KIND_COLOUR.get(str(pr.get("kind")), "#555") if ok else "#d62728"
-        lines = [f"<b>{h(pr.get('parcel_id', ''))}</b> · {h(tx['reserved'] if ok else tx['unserved'])}"]
+        tip_lines = [f"<b>{h(pr.get('parcel_id', ''))}</b> · "
+                     f"{h(tx['reserved'] if ok else tx['unserved'])}"]
         if pr.get("kva") is not None:
-            lines.append(f"{h(tx['kva'])}: {float(pr['kva']):,.0f} kVA")
+            tip_lines.append(f"{h(tx['kva'])}: {float(pr['kva']):,.0f} kVA")
         if ok:
-            lines.append(f"{h(tx['kind'])}: {h(pr.get('kind', ''))} · {h(tx['point'])}: "
-                         f"{h(pr.get('point_id', ''))}")
+            tip_lines.append(f"{h(tx['kind'])}: {h(pr.get('kind', ''))} · {h(tx['point'])}: "
+                             f"{h(pr.get('point_id', ''))}")
             if pr.get("feeder_id"):
-                lines.append(f"{h(tx['feeder'])}: {h(pr['feeder_id'])}")
+                tip_lines.append(f"{h(tx['feeder'])}: {h(pr['feeder_id'])}")
             if pr.get("cost_cny") is not None:
                 c = float(pr["cost_cny"])
-                lines.append(f"{h(tx['cost'])}: " + (f"{c / 1e4:,.1f} {tx['wan']}" if lang == "zh"
-                                                       else f"{tx['wan']} {c:,.0f}"))
+                tip_lines.append(f"{h(tx['cost'])}: " + (f"{c / 1e4:,.1f} {tx['wan']}" if lang == "zh"
+                                                           else f"{tx['wan']} {c:,.0f}"))
         else:
-            lines.append(f"{h(tx['reason'])}: {h(pr.get('reason_detail', ''))}")
-        folium.GeoJson(_gj(geom), style_function=_poly_style(colour),
-                       tooltip=SafeTooltip("<br>".join(lines))).add_to(pg)
+            tip_lines.append(f"{h(tx['reason'])}: {h(pr.get('reason_detail', ''))}")
+        folium.GeoJson(_gj(geom), style_function=_poly_style(colour)).add_child(
+            SafeTooltip("<br>".join(tip_lines))).add_to(pg)
     pg.add_to(m)
     rg = folium.FeatureGroup(name=h(tx["routes"]), show=True)
     for f in routes.get("features") or []:
@@ -136,9 +139,9 @@ def park_map(parcels: dict, routes: dict, new_assets: dict, capacity: dict | Non
             continue
         pr = f.get("properties") or {}
         folium.GeoJson(f["geometry"], style_function=_line_style(
-            _KIND_COLOUR.get(str(pr.get("kind")), "#333"), 3),
-            tooltip=SafeTooltip(f"{h(pr.get('parcel_id', ''))} → {h(pr.get('point_id', ''))} "
-                                f"{h(pr.get('conductor', ''))}")).add_to(rg)
+            _KIND_COLOUR.get(str(pr.get("kind")), "#333"), 3)).add_child(
+            SafeTooltip(f"{h(pr.get('parcel_id', ''))} → {h(pr.get('point_id', ''))} "
+                        f"{h(pr.get('conductor', ''))}")).add_to(rg)
     rg.add_to(m)
     ag = folium.FeatureGroup(name=h(tx["assets"]), show=True)
     for f in new_assets.get("features") or []:
@@ -150,12 +153,12 @@ def park_map(parcels: dict, routes: dict, new_assets: dict, capacity: dict | Non
         if f["geometry"]["type"] == "Point":
             lon, lat = f["geometry"]["coordinates"][:2]
             folium.CircleMarker([lat, lon], radius=8, color="#000", weight=2, fill=True,
-                                fill_color="#ff7f0e", fill_opacity=1,
-                                tooltip=SafeTooltip(tip)).add_to(ag)
+                                fill_color="#ff7f0e", fill_opacity=1
+                                ).add_child(SafeTooltip(tip)).add_to(ag)
         else:
             folium.GeoJson(f["geometry"], style_function=_line_style(
-                "#ff7f0e" if kind == "park_ring" else "#e377c2", 4),
-                tooltip=SafeTooltip(tip)).add_to(ag)
+                "#ff7f0e" if kind == "park_ring" else "#e377c2", 4)
+            ).add_child(SafeTooltip(tip)).add_to(ag)
     ag.add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     if geoms:

@@ -17,11 +17,11 @@ is escaped (see :mod:`viz.escape` and :mod:`viz.maps.safe`). Leaflet is inlined 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import folium
 import numpy as np
-from branca.element import Element
+from branca.element import Element, Figure
 
 from grid_models.errors import InputError
 
@@ -128,7 +128,7 @@ def scheme_map(result: dict, lang: Lang = "zh", *, audience: Audience = "custome
                    max_zoom=19)
     m.default_js = []  # per instance: folium's class-level lists point at CDNs
     m.default_css = []
-    root = m.get_root()
+    root = cast(Figure, m.get_root())  # a Map's root is always a Figure
     root.title = f"{t('title_map', lang)} · {customer_name(result, lang)}"  # escaped below
     root.header.add_child(Element(
         style_tag(LEAFLET_CSS, asset_url) + script_tag(LEAFLET_JS, asset_url)
@@ -311,7 +311,7 @@ def _bounds(pts: list[list[float]]) -> list[list[float]]:
 def map_html(result: dict, lang: Lang = "zh", **kwargs) -> str:
     """The map page as one HTML string (see :func:`scheme_map` for the arguments)."""
     m = scheme_map(result, lang, **kwargs)
-    root = m.get_root()
+    root = cast(Figure, m.get_root())  # a Map's root is always a Figure
     root.title = h(root.title)  # branca renders the title unescaped
     html = root.render()
     return html.replace("<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', 1)
