@@ -19,6 +19,7 @@ check.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,7 +73,7 @@ class Site:
 
     def take(self, rows: np.ndarray) -> Site:
         """The sites of ``rows`` (for searching the capacity of chosen options)."""
-        kw = {}
+        kw: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
             v = getattr(self, name)
             kw[name] = (v[rows] if isinstance(v, np.ndarray)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..short_circuit import SiteShortCircuit
 from .base import register
 from .inputs import CheckInputs
 
@@ -29,10 +30,18 @@ from .inputs import CheckInputs
 # this runs for every application, so nothing here allocates more than it must.
 
 
+def _sc(x: CheckInputs) -> SiteShortCircuit:
+    """The sites' short-circuit levels: ``build_site`` always computes them
+    (``short_circuit.at_sites``) and ``Site.take`` keeps them."""
+    sc = x.site.sc
+    assert sc is not None, "the short-circuit checks need Site.sc"
+    return sc
+
+
 def customer_end_ka(x: CheckInputs, case: str) -> np.ndarray:
     """I''k at the customer end of every option (max: line R at 20 °C; min: at the
     end-of-fault temperature of the line's construction)."""
-    sc = x.site.sc
+    sc = _sc(x)
     if case == "max":
         return sc.cu_max / np.abs(sc.z_max + x.flow.z_line)
     ln = x.line
@@ -44,17 +53,20 @@ def customer_end_ka(x: CheckInputs, case: str) -> np.ndarray:
           "ge", load_dependent=False)
 def sc_thermal_withstand(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     """The conductor's cross-section against ``I''k,max(connection) sqrt(t_k) / k``."""
-    sc = x.site.sc
-    s_min = sc.ik_max * (1000.0 * np.sqrt(sc.prot.clearing_time_s)) / x.line.k_a_s05_per_mm2
-    return x.line.cross_section_mm2, s_min
+    sc, ln = _sc(x), x.line
+    # only the largest-capacity search leaves the conductors' short-circuit data out, and it
+    # runs the load-dependent checks only
+    assert ln.cross_section_mm2 is not None and ln.k_a_s05_per_mm2 is not None
+    s_min = sc.ik_max * (1000.0 * np.sqrt(sc.prot.clearing_time_s)) / ln.k_a_s05_per_mm2
+    return ln.cross_section_mm2, s_min
 
 
 @register("sc_switchgear", "kA", "客户开关设备短路开断能力", "customer switchgear breaking capacity",
           "le", load_dependent=False)
 def sc_switchgear(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     """I''k max at the customer end against the largest standard breaking current."""
-    ratings = x.site.sc.ratings_ka
-    return customer_end_ka(x, "max"), np.float64(ratings[-1] if ratings else 0.0)
+    ratings = _sc(x).ratings_ka
+    return customer_end_ka(x, "max"), np.asarray(ratings[-1] if ratings else 0.0)
 
 
 @register("sc_protection_reach", "kA", "保护灵敏度（末端最小短路电流）",
@@ -64,7 +76,7 @@ def sc_protection_reach(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     """``fault_current_factor x I''k,min(customer end) >= sensitivity x pick-up``; the pick-up
     is a multiple of the feeder outlet's rated current, or of the new line's rating for a new
     dedicated feeder."""
-    sc = x.site.sc
+    sc = _sc(x)
     p = sc.prot
     lim = sc.reach_limit_ka
     if sc.any_new_feeder:
@@ -78,4 +90,4 @@ def sc_ratio(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     """I''k min at the point of common coupling over the customer's current (S''k / S at
     nominal voltage), against the policy minimum of the application's load kinds (0: no such
     load, always passes)."""
-    return x.site.sc.ik_min / x.flow.i_abs, np.float64(x.load.scr_min)
+    return _sc(x).ik_min / x.flow.i_abs, np.asarray(x.load.scr_min, dtype=float)
