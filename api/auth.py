@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from grid_models.errors import InputError
 
-from .store.db import Database
+from .store.db import Database, rowcount
 from .store.models import ApiToken, utcnow
 
 ROLES = ("admin", "designer", "customer")
@@ -108,7 +108,7 @@ def revoke_token(db: Database, token_id: str) -> bool:
         res = s.execute(sa.update(ApiToken).where(ApiToken.id == token_id,
                                                   ApiToken.revoked_at.is_(None))
                         .values(revoked_at=utcnow()))
-        return bool(res.rowcount)
+        return bool(rowcount(res))
 
 
 def list_tokens(db: Database, include_revoked: bool = True) -> list[TokenInfo]:

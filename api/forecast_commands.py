@@ -238,7 +238,7 @@ def _headroom(args: argparse.Namespace) -> int:
         curves = net.load_curves[net.load_curves["element_id"].astype(str) == eid]
         if len(curves):
             ts = pd.to_datetime(curves["timestamp"], errors="coerce", format="mixed")
-            curve: object = pd.Series(curves["p_mw"].to_numpy(float), index=pd.DatetimeIndex(ts))
+            curve: pd.Series | float = pd.Series(curves["p_mw"].to_numpy(float), index=pd.DatetimeIndex(ts))
         else:
             curve = _feeder_peak(net, eid, row)
         rating = args.rating_mw if args.rating_mw is not None else _rating_mw(kind, row)

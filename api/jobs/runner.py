@@ -16,12 +16,12 @@ import datetime as dt
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from api.store.db import Database
+from api.store.db import Database, rowcount
 from api.store.models import Job, JobItem, utcnow
 
 from .kinds import JOB_KINDS, JobContext
@@ -85,14 +85,14 @@ def claim_job(db: Database, worker_id: str, lease_s: float) -> str | None:
             status="running", lease_owner=worker_id,
             lease_until=now + dt.timedelta(seconds=lease_s),
             started_at=sa.func.coalesce(Job.started_at, now), attempts=Job.attempts + 1))
-        return jid if r.rowcount == 1 else None
+        return jid if rowcount(r) == 1 else None
 
 
 def _renew(s: sa.orm.Session, jid: str, worker_id: str, lease_s: float) -> bool:
     r = s.execute(sa.update(Job).where(Job.id == jid, Job.lease_owner == worker_id,
                                        Job.status == "running")
                   .values(lease_until=utcnow() + dt.timedelta(seconds=lease_s)))
-    return r.rowcount == 1
+    return rowcount(r) == 1
 
 
 class _Heartbeat(threading.Thread):
@@ -167,7 +167,7 @@ def process_job(db: Database, jid: str, worker_id: str, *, lease_s: float, chunk
         hb.stop.set()
 
 
-def _commit_chunk(db: Database, jid: str, worker_id: str, lease_s: float, pending: list[Any],
+def _commit_chunk(db: Database, jid: str, worker_id: str, lease_s: float, pending: Sequence[Any],
                   outcomes: list[Any]) -> None:
     now = utcnow()
     with db.write() as s:
@@ -180,7 +180,7 @@ def _commit_chunk(db: Database, jid: str, worker_id: str, lease_s: float, pendin
                                   result_json=o.result_json, error=o.error,
                                   network_version=o.network_version, policy_id=o.policy_id,
                                   finished_at=now, worker=worker_id))
-            if r.rowcount == 1:
+            if rowcount(r) == 1:
                 n_done += 1
                 n_failed += o.error is not None
         s.execute(sa.update(Job).where(Job.id == jid)
@@ -197,7 +197,7 @@ def _complete(db: Database, jid: str, worker_id: str) -> str:
                                            Job.status == "running")
                       .values(status="completed", finished_at=utcnow(), lease_owner=None,
                               lease_until=None))
-    return "completed" if r.rowcount == 1 else "lost"
+    return "completed" if rowcount(r) == 1 else "lost"
 
 
 def _fail(db: Database, jid: str, worker_id: str, error: dict[str, Any]) -> str:
@@ -221,4 +221,4 @@ def cancel_job(db: Database, jid: str) -> bool:
         r = s.execute(sa.update(Job).where(Job.id == jid, Job.status.in_(ACTIVE))
                       .values(status="cancelled", finished_at=utcnow(), lease_owner=None,
                               lease_until=None))
-        return r.rowcount == 1
+        return rowcount(r) == 1

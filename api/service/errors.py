@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -75,7 +76,7 @@ class ApiError(StarletteHTTPException):
 def error_response(status: int, code: str, message: str, field: str | None = None,
                    details: list[dict[str, Any]] | None = None,
                    problems: list[dict[str, Any]] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     """The JSON error answer."""
     body = {"error": {"status": status, "code": code, "message": message, "field": field,
                       "details": details or [], "problems": problems or []}}
@@ -125,10 +126,10 @@ def install_error_handlers(app: FastAPI) -> None:
                 msg = f"invalid JSON: {e.get('ctx', {}).get('error', '')}".strip()
                 fld = "body"
             details.append({"field": fld, "message": msg, "location": where})
-        first = details[0] if details else {"field": None, "message": "invalid request"}
+        if not details:
+            return error_response(422, "invalid_request", "invalid request", None, details)
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details[:10])
-        return error_response(422, "invalid_request", message or first["message"],
-                              first["field"], details)
+        return error_response(422, "invalid_request", message, details[0]["field"], details)
 
     @app.exception_handler(ApplicationError)
     async def _application(_req: Request, exc: ApplicationError) -> JSONResponse:

@@ -18,7 +18,10 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from viz.labels import Lang  # type only: viz is imported when a format renders
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class ExportRequest:
     """What the caller asked for."""
 
     ranks: list[int] | None  # None: every scheme
-    lang: str  # "zh" | "en"
+    lang: Lang
     staff: bool  # designers/admins (renderers may add network context for them)
     application_id: str | None = None
     #: street lines (GeoJSON dict, EPSG:4326) meeting a (minlon, minlat, maxlon, maxlat) box of
@@ -96,7 +99,7 @@ def _geojson_bytes(doc: dict[str, Any], req: ExportRequest) -> bytes:
     return json.dumps(scheme_geojson(doc, req), ensure_ascii=False).encode("utf-8")
 
 
-def render_map_html(doc: dict[str, Any], lang: str) -> bytes:
+def render_map_html(doc: dict[str, Any], lang: Lang) -> bytes:
     """The HTML map of the given result: the one call into ``viz`` for maps."""
     from viz.scheme_map import write_scheme_map
 

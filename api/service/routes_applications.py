@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import secrets
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -33,6 +33,9 @@ from .schemas import (
     SchemeOut,
 )
 from .views import compare, for_viewer
+
+if TYPE_CHECKING:
+    from viz.labels import Lang
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 log = logging.getLogger("gridscheme.service")
@@ -156,9 +159,10 @@ def submit_application(
     app_row = {c_.key: getattr(row, c_.key) for c_ in AppRow.__table__.columns}
     try:
         with c.db.write() as s:  # one transaction: the application and its schemes, or nothing
-            s.execute(sa.insert(AppRow.__table__), [app_row])
+            # Core inserts into the mapped tables (declarative classes map a Table)
+            s.execute(sa.insert(cast(sa.Table, AppRow.__table__)), [app_row])
             if scheme_rows:
-                s.execute(sa.insert(SchemeRow.__table__), scheme_rows)
+                s.execute(sa.insert(cast(sa.Table, SchemeRow.__table__)), scheme_rows)
     except IntegrityError:
         # the same Idempotency-Key raced us: answer with the stored one
         prev = _find_by_key(c, who.principal, idempotency_key) if idempotency_key else None
@@ -271,7 +275,8 @@ def export(
             raise not_found(f"scheme rank(s) {missing}", field="scheme")
     ranks = sorted(set(scheme)) if scheme else None
     version = row.network_version
-    body = f.render(doc, ExportRequest(ranks=ranks, lang=lang, staff=who.is_staff,
+    body = f.render(doc, ExportRequest(ranks=ranks, lang=cast("Lang", lang),  # Query pattern
+                                       staff=who.is_staff,
                                        application_id=row.id,
                                        roads=lambda box: roads_near(c, version, box)))
     stem = row.id + (f"-scheme{'-'.join(map(str, ranks))}" if ranks else "")

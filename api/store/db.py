@@ -16,11 +16,11 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +35,15 @@ DATA_DIR_ENV = "GRIDSCHEME_DATA_DIR"
 SQLITE_FILE = "gridscheme.db"
 # PostgreSQL advisory lock key held while migrating (two servers starting at once).
 _MIGRATION_LOCK = 7_312_020_508
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched.
+
+    ``Session.execute`` is typed to return a ``Result``; for a DML statement it is a
+    ``CursorResult``, the one that carries ``rowcount`` (the cast SQLAlchemy 2.0 documents).
+    """
+    return cast(CursorResult[Any], result).rowcount
 
 
 def default_data_dir() -> Path:
