@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gridscheme developer entry point.
 #   ./dev.sh demo   set up a venv, install, plan a sample application on the bundled demo city
-#   ./dev.sh test   set up a venv with every extra, then run the whole test suite
+#   ./dev.sh test   set up a venv with every extra, then run the gates (ruff, mypy) and the
+#                   whole test suite
 #   ./dev.sh serve  set up a venv with the service extra, then run `gridscheme serve` (args passed on)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -30,6 +31,9 @@ case "${1:-}" in
     if [ -z "${GRIDSCHEME_TEST_POSTGRES_URL:-}" ] && pg_env=$(.ci/postgres.sh); then
       eval "$pg_env"
     fi
+    # the gates (issue 11): lint and type errors stop the run before the tests (set -e)
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/mypy"
     exec "$VENV/bin/python" -m pytest -q "$@"
     ;;
   serve)
