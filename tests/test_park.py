@@ -104,8 +104,24 @@ def demo_park(demo):
     return park, plan_park(demo, park)
 
 
-def test_shared_new_assets_are_paid_once(demo_park):
-    park, res = demo_park
+@pytest.fixture(scope="module")
+def roomy_park():
+    """42 parcels in the demo city's dense street grid, with room at the substations: the
+    park ring is cheaper than the existing feeders for many of them."""
+    from tests.park_fixtures import DENSE_XY, roomy_demo_network
+
+    planner = Planner(roomy_demo_network(), load_policy())
+    cx, cy = DENSE_XY
+    boxes = [(cx - 300 + i * 90, cy - 250 + j * 90, cx - 220 + i * 90, cy - 170 + j * 90)
+             for i in range(7) for j in range(6)]
+    g = _parcels(planner.cn.crs, boxes, land_use=["M1", "M2", "W", "B"] * 10 + ["M1", "M2"],
+                 plot_ratio=1.5)
+    park = check_parcels(g, planner, park_id="roomy")
+    return park, plan_park(planner, park)
+
+
+def test_shared_new_assets_are_paid_once(roomy_park):
+    park, res = roomy_park
     assert res.model.assets is not None
     park_rows = res.parcels[res.parcels["kind"] == "park_rmu"]
     feeders = [a for a in res.new_assets if a["asset"] == "park_feeder"]
