@@ -108,11 +108,13 @@ def run_park_plan(args: argparse.Namespace) -> int:
     print((f"园区 {park_id}: 地块 {s['n_parcels'] + s['n_bad']}，已预留 {s['n_reserved']}，"
            f"未能供电 {s['n_unserved']}，数据有误 {s['n_bad']}；"
            f"目标值 {s['objective']:,.0f}，下界 {s['bound']:,.0f}，gap {s['gap']:.2%}"
+           f"（不含未供罚项 {s['gap_costs']:.2%}）"
            f"（{s['solver']}，{s['status']}）；逐个预留目标值 {s['greedy_objective']:,.0f}")
           if zh else
           (f"park {park_id}: {s['n_parcels'] + s['n_bad']} parcels, {s['n_reserved']} reserved, "
            f"{s['n_unserved']} unserved, {s['n_bad']} bad; objective {s['objective']:,.0f}, "
-           f"bound {s['bound']:,.0f}, gap {s['gap']:.2%} ({s['solver']}, {s['status']}); "
+           f"bound {s['bound']:,.0f}, gap {s['gap']:.2%} (of costs {s['gap_costs']:.2%}; "
+           f"{s['solver']}, {s['status']}); "
            f"greedy objective {s['greedy_objective']:,.0f}"))
     for k, v in paths.items():
         print(f"  {k}: {v}")

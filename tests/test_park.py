@@ -79,6 +79,11 @@ def test_joint_model_does_not_overcommit_the_feeder_each_parcel_would_take(small
     assert s["gap"] <= st.mip_gap + 1e-9
     assert s["objective"] <= s["greedy_objective"] + 1e-6
     assert violation(m, sol.v) <= 1e-6 and violation(m, res.greedy.v) <= 1e-6
+    # the gap of what is built: the same absolute gap over the part without penalties
+    assert s["penalty_part"] + s["cost_part"] == pytest.approx(s["objective"])
+    assert s["abs_gap"] == pytest.approx(s["objective"] - s["bound"], abs=1e-6)
+    assert s["gap_costs"] == pytest.approx(s["abs_gap"] / s["cost_part"])
+    assert s["cost_part"] == pytest.approx(res.parcels["score"].sum())
 
 
 def test_one_parcel_park_reserves_the_engines_best_scheme(small):

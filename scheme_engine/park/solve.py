@@ -78,7 +78,9 @@ def solve_highs(m: JointModel, time_limit_s: float, gap: float) -> Solution:
                options={"time_limit": max(time_limit_s, 0.1), "mip_rel_gap": gap,
                         "disp": False, "presolve": True})
     dt = time.perf_counter() - t0
-    bound = float(res.get("mip_dual_bound", np.nan) if hasattr(res, "get") else np.nan)
+    raw = res.get("mip_dual_bound") if hasattr(res, "get") else None
+    # HiGHS gives no MIP bound when presolve solves the model outright (then it is optimal)
+    bound = float(raw) if raw is not None else np.nan
     if res.x is None:
         return Solution(np.full(m.n_vars, np.nan), float("inf"),
                         bound if np.isfinite(bound) else -np.inf, "no_solution", "highs", dt)
@@ -101,6 +103,9 @@ def solve_cpsat(m: JointModel, time_limit_s: float, gap: float,
     t0 = time.perf_counter()
     n = m.n_vars
     unit = np.where(m.integer, 1.0, 1e-6)  # continuous: micro-units (pu, MVA)
+    # "unserved" is integral by its row (1 - sum of binaries) and carries the large penalties:
+    # in whole units its cost is exact
+    unit[m.blocks["u"]] = 1.0
     lb = np.ceil(m.lb / unit - 1e-9)
     ub = np.where(np.isfinite(m.ub), np.floor(m.ub / unit + 1e-9), 0)
     # continuous variables without a finite upper bound: bound them by the rows they appear in
