@@ -41,7 +41,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-limit", type=float, default=None,
                    help="seconds for the joint model (policy park_planning.time_limit_s)")
     p.add_argument("--gap", type=float, default=None,
-                   help="relative gap to stop at (policy park_planning.mip_gap, e.g. 0.01)")
+                   help="relative gap of the costs (unserved penalties excluded) to stop at "
+                        "(policy park_planning.mip_gap, e.g. 0.01)")
     p.add_argument("--on-bad", default="skip", choices=["skip", "fail"],
                    help="bad parcels: list and plan the others (skip) or stop (fail)")
     p.add_argument("--solver", default="highs", choices=["highs", "cpsat"])
@@ -130,13 +131,19 @@ def write_map(planner: Any, res: Any, path: Path, lang: str, network: str | None
 
     layers = geodata(planner, res)
     fc = {k: json.loads(v.to_json(default=str)) for k, v in layers.items()}
-    heat = capacity_heatmap(planner.cn, planner.policy, res.ledger)
+    from scheme_engine.park.output import park_bbox
+
+    # the map shows the park's neighbourhood: its heat map need not hold the whole city
+    heat = capacity_heatmap(planner.cn, planner.policy, res.ledger,
+                            bbox=park_bbox(planner, res))
     roads = None
     if network:
         roads = _roads_near(network, layers["parcels"])
+    from scheme_engine.park.summary import park_summary
+
     return write_park_map(path, lang, parcels=fc["parcels"], routes=fc["routes"],
                           new_assets=fc["new_assets"], capacity=heat, roads=roads,
-                          title=res.park_id)
+                          title=res.park_id, summary=park_summary(planner, res))
 
 
 def _roads_near(network: str, parcels: Any) -> dict | None:

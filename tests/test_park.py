@@ -249,3 +249,21 @@ def test_cli_park_plan_on_bad_fail_exits_2(tmp_path, small):
                  str(tmp_path / "o"), "--quiet", "--no-map"]) == 0
     doc = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
     assert [b["reason"] for b in doc["bad"]] == ["unknown_land_use"]
+
+
+def test_park_map_fills_the_page_with_its_summary_beside_it(demo, demo_park, tmp_path):
+    # the shared map layout keeps a right-hand panel: the park map puts its numbers and the
+    # colour legend there (no empty band); text from the input is escaped
+    from api.park_cli import write_map
+
+    park, res = demo_park
+    res.park_id = "<b>P&1</b>"
+    try:
+        html = write_map(demo, res, tmp_path / "m.html", "en").read_text(encoding="utf-8")
+    finally:
+        res.park_id = park.park_id
+    assert '<aside class="gs-side">' in html
+    assert "&lt;b&gt;P&amp;1&lt;/b&gt;" in html and "<b>P&1</b>" not in html
+    assert "new park RMU" in html and "unserved" in html
+    s = res.stats
+    assert f"gap {s['gap']:.2%}" in html and f"of costs {s['gap_costs']:.2%}" in html

@@ -212,6 +212,9 @@ def _decode(planner: Planner, park: ParkInput, results: list, m: JointModel, sol
     penalty = float(m.c[u] @ sol.v[u])
     cost_part = sol.objective - penalty
     abs_gap = max(sol.objective - sol.bound, 0.0) if np.isfinite(sol.bound) else float("inf")
+    if abs_gap <= 1e-9 * max(1.0, abs(sol.objective)):  # proven optimal (float noise)
+        abs_gap = 0.0
+    cost_part = cost_part if abs(cost_part) > 1e-6 else 0.0
     stats = {**sol.as_dict(), "penalty_part": penalty, "cost_part": cost_part,
              "abs_gap": abs_gap,
              "gap_costs": abs_gap / cost_part if cost_part > 0 else

@@ -372,23 +372,40 @@ def _park_delta(g: _Greedy, m: JointModel, o: int) -> tuple[np.ndarray, np.ndarr
     return cols, np.array([dz[c] for c in cols])
 
 
+def cost_gap_target(m: JointModel, base: Solution, gap: float) -> float:
+    """The relative gap (on the whole objective) to stop at so that the gap of the *costs* is
+    about ``gap``: the objective holds the unserved parcels' penalties, which would make a
+    1 % gap on it worth far more than 1 % of what is built. The greedy solution's cost share
+    of its objective scales it (``gap x cost / objective``; the reported ``gap_costs`` is
+    exact afterwards). When the greedy serves nobody there is no scale: the model is solved to
+    proven optimality within the time limit (0)."""
+    u = m.blocks["u"]
+    if not np.isfinite(base.objective) or base.objective <= 0:
+        return gap
+    cost = base.objective - float(m.c[u] @ base.v[u])
+    return gap * min(1.0, cost / base.objective) if cost > 0 else 0.0
+
+
 def solve(m: JointModel, time_limit_s: float, gap: float, solver: str = "highs",
           polish_s: float = 0.0) -> tuple[Solution, Solution]:
     """The joint solution (never worse than the greedy one) and the greedy baseline.
 
     Parameters
     ----------
+    gap : float
+        Relative gap of the costs to stop at (:func:`cost_gap_target`).
     solver : {"highs", "cpsat"}
     polish_s : float
         After HiGHS, CP-SAT hinted with its solution for this long (0: not run).
     """
     base = greedy(m)
+    rel = cost_gap_target(m, base, gap)
     if solver == "cpsat":
-        best = solve_cpsat(m, time_limit_s, gap, hint=base.v)
+        best = solve_cpsat(m, time_limit_s, rel, hint=base.v)
     else:
-        best = solve_highs(m, time_limit_s, gap)
-        if polish_s > 0 and np.isfinite(best.objective) and best.gap > gap:
-            pol = solve_cpsat(m, polish_s, gap, hint=best.v)
+        best = solve_highs(m, time_limit_s, rel)
+        if polish_s > 0 and np.isfinite(best.objective) and best.gap > rel:
+            pol = solve_cpsat(m, polish_s, rel, hint=best.v)
             if pol.objective < best.objective - 1e-6 and violation(m, pol.v) <= 1e-6:
                 pol.bound = max(pol.bound, best.bound)
                 pol.solver = "highs+cpsat"
