@@ -487,7 +487,8 @@ def _park_assets(planner: Planner, res: ParkResult, st: Any, ex: set[str], out: 
             "substation_id": str(cn.ss_ids[cn.bs_substation[b]]),
             "bus_section_id": str(cn.bs_ids[b]), "vn_kv": a.vn_kv,
             "conductor_type": a.conductor, "rated_i_ka": float(cond["max_i_ka"]),
-            "peak_mw": p_sum, "power_factor": p_sum / s_abs if s_abs > 0 else 0.95,
+            # no load (only the re-planned parcel on it): the schema's default power factor
+            "peak_mw": p_sum, "power_factor": p_sum / s_abs if s_abs > 0 else np.nan,
             "connection_mode": st.park_feeder_mode, "n_customers": n_cust, "source_ref": src})
         bs_bays[b] += 1
         bs_ds[b] += complex(p_sum, q_sum)
