@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from scipy.spatial import cKDTree
 
 from grid_models.compiled import SQRT3
@@ -111,6 +112,22 @@ def park_item_mva(inc_mva: np.ndarray, assets: ParkAssets) -> np.ndarray:
     its MVA, but at least ``capacity / max_customers`` (a feeder filled to its capacity in
     these units then also holds at most ``max_customers`` customers: one number packs both)."""
     return np.maximum(np.asarray(inc_mva, float), assets.feeder_cap_mva / assets.max_customers)
+
+
+def _park_min_cross_section(planner: Planner, assets: ParkAssets, cables: pd.DataFrame
+                            ) -> np.ndarray:
+    """Per cable: the smallest cross-section (mm²) that withstands the highest initial
+    short-circuit current of the park's source bus sections (IEC 60949 adiabatic, the
+    engine's constants)."""
+    from ..short_circuit import conductor_constants, ikss_ka, network_short_circuit, protection
+
+    pol = planner.policy
+    net = network_short_circuit(planner.cn, pol)
+    bs = np.asarray(assets.src_bs, np.int64)
+    vn = float(assets.vn_kv)
+    i_max = float(np.max(ikss_ka(net.bs_c_max[bs], vn, net.bs_z_max_ohm[bs]))) if bs.size else 0.0
+    k, _ = conductor_constants(pol, cables, vn)
+    return i_max * 1000.0 * np.sqrt(protection(pol, vn).clearing_time_s) / k
 
 
 def _conductor_row(planner: Planner, vn: float, name: str):
@@ -312,6 +329,11 @@ def park_circuits(planner: Planner, park: ParkInput, assets: ParkAssets, st: Par
     z = cables["r_ohm_per_km"].to_numpy(float) + 1j * cables["x_ohm_per_km"].to_numpy(float)
     drop = np.abs(SQRT3 * z[None, :] * km[:, None] * i_chk[:, None]) / vn * 100
     ok = (imax[None, :] >= i_chk[:, None]) & (drop <= p.new_line_voltage_drop_limit_pct)
+    # thermal withstand (the engine's sc_thermal_withstand check): the fault level at a park
+    # RMU is at most that of the busbars feeding the park (the new feeder only adds impedance),
+    # so the cable's cross-section must carry that for the clearing time
+    ok &= cables["cross_section_mm2"].to_numpy(float)[None, :] >= _park_min_cross_section(
+        planner, assets, cables)[None, :]
     t = np.argmax(ok, axis=1)
     has = ok[np.arange(t.size), t] & ~forbidden
     drop_pu = drop[np.arange(t.size), t] / 100.0
