@@ -41,7 +41,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-limit", type=float, default=None,
                    help="seconds for the joint model (policy park_planning.time_limit_s)")
     p.add_argument("--gap", type=float, default=None,
-                   help="relative gap to stop at (policy park_planning.mip_gap, e.g. 0.01)")
+                   help="relative gap of the costs (unserved penalties excluded) to stop at "
+                        "(policy park_planning.mip_gap, e.g. 0.01)")
     p.add_argument("--on-bad", default="skip", choices=["skip", "fail"],
                    help="bad parcels: list and plan the others (skip) or stop (fail)")
     p.add_argument("--solver", default="highs", choices=["highs", "cpsat"])
@@ -108,11 +109,13 @@ def run_park_plan(args: argparse.Namespace) -> int:
     print((f"园区 {park_id}: 地块 {s['n_parcels'] + s['n_bad']}，已预留 {s['n_reserved']}，"
            f"未能供电 {s['n_unserved']}，数据有误 {s['n_bad']}；"
            f"目标值 {s['objective']:,.0f}，下界 {s['bound']:,.0f}，gap {s['gap']:.2%}"
+           f"（不含未供罚项 {s['gap_costs']:.2%}）"
            f"（{s['solver']}，{s['status']}）；逐个预留目标值 {s['greedy_objective']:,.0f}")
           if zh else
           (f"park {park_id}: {s['n_parcels'] + s['n_bad']} parcels, {s['n_reserved']} reserved, "
            f"{s['n_unserved']} unserved, {s['n_bad']} bad; objective {s['objective']:,.0f}, "
-           f"bound {s['bound']:,.0f}, gap {s['gap']:.2%} ({s['solver']}, {s['status']}); "
+           f"bound {s['bound']:,.0f}, gap {s['gap']:.2%} (of costs {s['gap_costs']:.2%}; "
+           f"{s['solver']}, {s['status']}); "
            f"greedy objective {s['greedy_objective']:,.0f}"))
     for k, v in paths.items():
         print(f"  {k}: {v}")
@@ -128,13 +131,19 @@ def write_map(planner: Any, res: Any, path: Path, lang: str, network: str | None
 
     layers = geodata(planner, res)
     fc = {k: json.loads(v.to_json(default=str)) for k, v in layers.items()}
-    heat = capacity_heatmap(planner.cn, planner.policy, res.ledger)
+    from scheme_engine.park.output import park_bbox
+
+    # the map shows the park's neighbourhood: its heat map need not hold the whole city
+    heat = capacity_heatmap(planner.cn, planner.policy, res.ledger,
+                            bbox=park_bbox(planner, res))
     roads = None
     if network:
         roads = _roads_near(network, layers["parcels"])
+    from scheme_engine.park.summary import park_summary
+
     return write_park_map(path, lang, parcels=fc["parcels"], routes=fc["routes"],
                           new_assets=fc["new_assets"], capacity=heat, roads=roads,
-                          title=res.park_id)
+                          title=res.park_id, summary=park_summary(planner, res))
 
 
 def _roads_near(network: str, parcels: Any) -> dict | None:

@@ -79,6 +79,11 @@ def test_joint_model_does_not_overcommit_the_feeder_each_parcel_would_take(small
     assert s["gap"] <= st.mip_gap + 1e-9
     assert s["objective"] <= s["greedy_objective"] + 1e-6
     assert violation(m, sol.v) <= 1e-6 and violation(m, res.greedy.v) <= 1e-6
+    # the gap of what is built: the same absolute gap over the part without penalties
+    assert s["penalty_part"] + s["cost_part"] == pytest.approx(s["objective"])
+    assert s["abs_gap"] == pytest.approx(s["objective"] - s["bound"], abs=1e-6)
+    assert s["gap_costs"] == pytest.approx(s["abs_gap"] / s["cost_part"])
+    assert s["cost_part"] == pytest.approx(res.parcels["score"].sum())
 
 
 def test_one_parcel_park_reserves_the_engines_best_scheme(small):
@@ -104,8 +109,24 @@ def demo_park(demo):
     return park, plan_park(demo, park)
 
 
-def test_shared_new_assets_are_paid_once(demo_park):
-    park, res = demo_park
+@pytest.fixture(scope="module")
+def roomy_park():
+    """42 parcels in the demo city's dense street grid, with room at the substations: the
+    park ring is cheaper than the existing feeders for many of them."""
+    from tests.park_fixtures import DENSE_XY, roomy_demo_network
+
+    planner = Planner(roomy_demo_network(), load_policy())
+    cx, cy = DENSE_XY
+    boxes = [(cx - 300 + i * 90, cy - 250 + j * 90, cx - 220 + i * 90, cy - 170 + j * 90)
+             for i in range(7) for j in range(6)]
+    g = _parcels(planner.cn.crs, boxes, land_use=["M1", "M2", "W", "B"] * 10 + ["M1", "M2"],
+                 plot_ratio=1.5)
+    park = check_parcels(g, planner, park_id="roomy")
+    return park, plan_park(planner, park)
+
+
+def test_shared_new_assets_are_paid_once(roomy_park):
+    park, res = roomy_park
     assert res.model.assets is not None
     park_rows = res.parcels[res.parcels["kind"] == "park_rmu"]
     feeders = [a for a in res.new_assets if a["asset"] == "park_feeder"]
@@ -228,3 +249,21 @@ def test_cli_park_plan_on_bad_fail_exits_2(tmp_path, small):
                  str(tmp_path / "o"), "--quiet", "--no-map"]) == 0
     doc = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
     assert [b["reason"] for b in doc["bad"]] == ["unknown_land_use"]
+
+
+def test_park_map_fills_the_page_with_its_summary_beside_it(demo, demo_park, tmp_path):
+    # the shared map layout keeps a right-hand panel: the park map puts its numbers and the
+    # colour legend there (no empty band); text from the input is escaped
+    from api.park_cli import write_map
+
+    park, res = demo_park
+    res.park_id = "<b>P&1</b>"
+    try:
+        html = write_map(demo, res, tmp_path / "m.html", "en").read_text(encoding="utf-8")
+    finally:
+        res.park_id = park.park_id
+    assert '<aside class="gs-side">' in html
+    assert "&lt;b&gt;P&amp;1&lt;/b&gt;" in html and "<b>P&1</b>" not in html
+    assert "new park RMU" in html and "unserved" in html
+    s = res.stats
+    assert f"gap {s['gap']:.2%}" in html and f"of costs {s['gap_costs']:.2%}" in html

@@ -46,9 +46,17 @@ def _path_min(cn: CompiledNetwork, per_branch: np.ndarray) -> np.ndarray:
 
 
 def capacity_heatmap(cn: CompiledNetwork, policy: Policy, ledger: Ledger | None = None,
-                     access_points: bool = True) -> dict:
+                     access_points: bool = True,
+                     bbox: tuple[float, float, float, float] | None = None) -> dict:
     """The heat map as a GeoJSON FeatureCollection (features with ``kind`` ``feeder`` or
-    ``access_point``; see the module notes for the properties)."""
+    ``access_point``; see the module notes for the properties).
+
+    Parameters
+    ----------
+    bbox : (xmin, ymin, xmax, ymax), optional
+        Metric bounds (the network's CRS): only feeders with a node inside and access points
+        inside (a park's neighbourhood; the whole city's map is large).
+    """
     lim = Limits.of(cn, policy)
     led = ledger if ledger is not None else Ledger.empty(cn)
     nf = len(cn.feeder_ids)
@@ -60,7 +68,12 @@ def capacity_heatmap(cn: CompiledNetwork, policy: Policy, ledger: Ledger | None 
     # feeder geometry: each in-forest segment belongs to its child node's feeder
     child = cn.seg_child
     seg_f = np.where(child >= 0, cn.node_feeder[np.maximum(child, 0)], -1)
+    inside = _inside(cn.node_xy, bbox)
+    keep_f = np.ones(nf, bool) if bbox is None else np.zeros(nf, bool)
+    if bbox is not None:
+        keep_f[cn.node_feeder[inside & (cn.node_feeder >= 0)]] = True
     ok = (seg_f >= 0) & ~shapely.is_missing(cn.seg_geometry)
+    ok &= keep_f[np.maximum(seg_f, 0)]
     geoms = np.full(nf, None, dtype=object)
     if ok.any():
         o = np.argsort(seg_f[ok], kind="stable")
@@ -69,7 +82,7 @@ def capacity_heatmap(cn: CompiledNetwork, policy: Policy, ledger: Ledger | None 
         geoms[present] = _to_wgs(cn, np.asarray(multi, dtype=object))
     feats = []
     load_rate = (cn.feeder_peak_mw / pf + led.feeder_mva) / np.where(rated > 0, rated, np.nan)
-    for f in range(nf):
+    for f in np.flatnonzero(keep_f):
         g = geoms[f]
         feats.append({
             "type": "Feature", "id": str(cn.feeder_ids[f]),
@@ -88,18 +101,26 @@ def capacity_heatmap(cn: CompiledNetwork, policy: Policy, ledger: Ledger | None 
                 "reserved_mva": _r(led.feeder_mva[f]), "headroom_mva": _r(f_head[f]),
                 "n1_secure": bool(f_head[f] >= 0)}})
     if access_points:
-        feats += _access_points(cn, policy, lim, led, f_head, ss_head, bs_head)
+        feats += _access_points(cn, policy, lim, led, f_head, ss_head, bs_head, inside)
     return {"type": "FeatureCollection", "network_version": cn.version_id,
             "policy_id": policy.policy_id, "reservations": list(led.parks),
             "features": feats}
 
 
+def _inside(xy: np.ndarray, bbox: tuple[float, float, float, float] | None) -> np.ndarray:
+    if bbox is None:
+        return np.ones(len(xy), bool)
+    x0, y0, x1, y1 = bbox
+    return (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+
+
 def _access_points(cn: CompiledNetwork, policy: Policy, lim: Limits, led: Ledger,
-                   f_head: np.ndarray, ss_head: np.ndarray, bs_head: np.ndarray) -> list[dict]:
+                   f_head: np.ndarray, ss_head: np.ndarray, bs_head: np.ndarray,
+                   inside: np.ndarray) -> list[dict]:
     branch = lim.branch_ka - led.branch_ka
     path_ka = _path_min(cn, branch)
     bay = np.flatnonzero(np.isin(cn.node_kind, (1, 2, 6)) & (cn.node_feeder >= 0)
-                         & (cn.node_spare_bays > 0))
+                         & (cn.node_spare_bays > 0) & inside)
     f = cn.node_feeder[bay]
     bsi = cn.node_bus_section[bay]
     ss = cn.feeder_substation[f]
@@ -108,6 +129,7 @@ def _access_points(cn: CompiledNetwork, policy: Policy, lim: Limits, led: Ledger
                                 np.where(bsi >= 0, bs_head[np.maximum(bsi, 0)], np.inf), therm])
     bays_n = lim.node_bays[bay] - led.node_bays[bay] + policy.params.min_spare_bays_rmu - 1
     bsel = np.flatnonzero((cn.bs_spare_bays > 0) & (cn.bs_busbar_node >= 0))
+    bsel = bsel[inside[cn.bs_busbar_node[bsel]]]
     ss_b = cn.bs_substation[bsel]
     head_b = np.minimum(bs_head[bsel], np.where(ss_b >= 0, ss_head[np.maximum(ss_b, 0)], np.inf))
     bays_b = lim.bs_bays[bsel] - led.bs_bays[bsel] + policy.params.min_spare_bays_substation - 1

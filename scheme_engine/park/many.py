@@ -1,7 +1,11 @@
 """Many parks: every park of a city through Dask, a checkpoint per park, resumable.
 
-Parks that could share a substation (any substation within the widest candidate search of the
-park's parcels) are planned **in a stated reservation order**: by ``park_id``, each park sees the
+Each park's folder holds the heat map of its neighbourhood; ``OUT/capacity_heatmap.geojson`` is
+the whole network's after every park.
+
+Parks that could share a substation (a substation of any connection candidate of their parcels,
+or of the new feeders their park assets may take; :func:`_groups`) are planned **in a stated
+reservation order**: by ``park_id``, each park sees the
 reservations of the parks before it in its group (its task waits for theirs); groups that share
 nothing run in parallel. The order is written in ``index.json``.
 
@@ -29,7 +33,7 @@ import geopandas as gpd
 import numpy as np
 from scipy.spatial import cKDTree
 
-from grid_models.errors import InputError
+from grid_models.errors import GridSchemeError, InputError
 
 from .output import write_json
 
@@ -66,16 +70,46 @@ def read_parks(path: str | Path) -> dict[str, tuple[gpd.GeoDataFrame, Any]]:
     return parks
 
 
-def _groups(planner: Any, parks: dict[str, tuple[gpd.GeoDataFrame, Any]]) -> list[list[str]]:
-    """Parks that may reach a common substation, chained in park-id order (union-find)."""
-    cn = planner.cn
-    r_max = max(float(v) for v in planner.policy.table("voltage_levels")
-                ["candidate_search_radius_max_m"])
+def _groups(planner: Any, parks: dict[str, tuple[gpd.GeoDataFrame, Any]],
+            settings: Any = None) -> list[list[str]]:
+    """Parks that may reach a common substation, chained in park-id order (union-find).
+
+    A park's reach is every substation of every connection candidate of its parcels at every
+    voltage level the rules allow them (the engine's own candidate search, without routing),
+    and the substations of the new park feeders it may build (the sources of its park
+    assets): every element a park can reserve on belongs to one of them. A park whose parcels
+    cannot be read falls back to every substation within the widest search radius.
+    """
+    from .. import rules
+    from ..candidates import find_candidates
+    from .assets import park_assets
+    from .parcels import check_parcels
+    from .settings import park_settings
+
+    cn, pol = planner.cn, planner.policy
+    st = settings or park_settings(pol)
+    r_max = max(float(v) for v in pol.table("voltage_levels")["candidate_search_radius_max_m"])
     tree = cKDTree(cn.ss_xy) if len(cn.ss_xy) else None
     ids = sorted(parks)
+    lv_all = np.array(list(planner._conductors))
     reach: list[set[int]] = []
     for pid in ids:
         g = parks[pid][0]
+        try:
+            park = check_parcels(g, planner, park_id=pid, on_bad="skip")
+            rs: set[int] = set()
+            xy = park.parcels[["x", "y"]].to_numpy(float)
+            for k, kva in enumerate(park.parcels["requested_kva"].to_numpy(float)):
+                for lv in rules.voltage_levels(pol, float(kva), lv_all, None):
+                    c = find_candidates(cn, xy[k], float(lv), pol)
+                    rs.update(int(x) for x in np.unique(c.substation[c.substation >= 0]))
+            a = park_assets(planner, park, st) if len(park) else None
+            if a is not None:
+                rs.update(int(x) for x in a.src_ss)
+            reach.append(rs)
+            continue
+        except (GridSchemeError, ValueError):
+            pass
         if tree is None or g.crs is None or not len(g):
             reach.append(set())
             continue
@@ -150,7 +184,8 @@ def plan_one(network: str, policy_name: str, park_id: str, parcels_json: str,
                "reservations": prior_json}
         write_json(done, doc)
         return doc
-    write_park_outputs(planner, res, folder, lang)
+    # the park's neighbourhood only: the city's map is written once at the end of the run
+    write_park_outputs(planner, res, folder, lang, heatmap_extent="park")
     stats = {k: v for k, v in res.stats.items() if "seconds" not in k}  # timings vary
     doc = {"park_id": park_id, "status": "done", "stats": stats,
            "parcels": json.loads(res.parcels.to_json(orient="records")),
@@ -175,7 +210,7 @@ def run_many(network: str, parks_path: str, out: str, *, settings: Any, policy_n
     planner = planner or _get_planner(network, policy_name)
     _WORKER_PLANNERS[(str(network), policy_name)] = planner
     parks = read_parks(parks_path)
-    groups = _groups(planner, parks)
+    groups = _groups(planner, parks, settings)
     st = asdict(settings)
     files: dict[str, str] = {}
     for pid, (g, _) in parks.items():
@@ -254,9 +289,27 @@ def run_many(network: str, parks_path: str, out: str, *, settings: Any, policy_n
                         "n_unserved": (results.get(pid, {}).get("stats") or {}).get("n_unserved")}
                        for pid in sorted(parks)]}
     write_json(outp / "index.json", index)
+    heat = _city_heatmap(planner, groups, results)
+    write_json(outp / "capacity_heatmap.geojson", heat, compact=True)
     return {"n_parks": len(parks), "computed": computed, "resumed": resumed, "seconds": dt,
             "parks_per_minute": computed / dt * 60 if dt > 0 else 0.0,
             "index": str(outp / "index.json")}
+
+
+def _city_heatmap(planner: Any, groups: list[list[str]], results: dict[str, dict]) -> dict:
+    """The whole network's heat map after every park's reservations (the last park of each
+    reservation chain holds its chain's; independent chains add up)."""
+    from .heatmap import capacity_heatmap
+    from .ledger import Ledger
+
+    total = Ledger.empty(planner.cn)
+    for grp in groups:
+        for pid in reversed(grp):
+            doc = (results.get(pid) or {}).get("reservations")
+            if doc:
+                total.merge(Ledger.from_json(planner.cn, doc))
+                break
+    return capacity_heatmap(planner.cn, planner.policy, total)
 
 
 def _chain(network: str, policy_name: str, pid: str, file: str, prior: Any, out: str,

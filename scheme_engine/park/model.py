@@ -19,6 +19,10 @@ reservations; see :mod:`scheme_engine.park.ledger` for which engine check each o
 Objective: option scores (the engine's score: cost + weighted works days, losses, N-1) + RMU
 units, ring links and new feeders (each paid once, whoever uses them) + a penalty per unserved
 parcel (policy ``unserved_penalty_*``).
+
+Park rows also keep the hub (the site every new feeder lands at,
+:attr:`~scheme_engine.park.assets.ParkAssets.hub`) on the ring with a unit whenever any site is
+built.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import scipy.sparse as sp
 from grid_models.compiled import CompiledNetwork
 
 from ..candidates import K_BUSBAR
-from .assets import ParkAssets
+from .assets import ParkAssets, park_item_mva
 from .ledger import Ledger, Limits, branch_paths
 from .options import K_PARK, Circuits, OptionSet
 from .settings import ParkSettings
@@ -141,7 +145,11 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
     Y = var("y", B_, assets.src_cost if has_park else 0, 0, assets.src_max if has_park else 0, True)
     G = var("g", B_, 0, 0, (assets.feeder_cap_mva * assets.src_max) if has_park else 0, False)
     Q = var("q", B_, 0, 0, 1, True)
-    SP = var("s_park", 1 if has_park else 0, 0, 0, np.inf, False)
+    # the park's busbar sag may not take the worst ring voltage below the band (every park
+    # customer's feeder holds a node that far: the engine's network_voltage bound)
+    sp_ub = (assets.v_ring_pu - assets.ring_floor_pu) if has_park else 0.0
+    SP = var("s_park", 1 if has_park else 0, 0, 0, max(sp_ub, 0.0), False)
+    E = var("e", M_, 0, 0, (assets.site_max_units + 1) if has_park else 0, True)
 
     # option -> circuit pairs
     two = opts.c2 >= 0
@@ -281,15 +289,43 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
         ru = rows.add("park_site_built", np.arange(M_), -np.inf, 0.0)
         rows.coef(ru + np.arange(M_), Z.start + np.arange(M_), 1.0)
         rows.coef(ru + np.arange(M_), W.start + np.arange(M_), -assets.site_max_units.astype(float))
+        # the hub (where every new feeder lands) is on the ring whenever any site is, with at
+        # least one unit to land the feeders on
+        hub = assets.hub
+        others = np.array([m_ for m_ in range(M_) if m_ != hub], np.int64)
+        if others.size:
+            rh = rows.add("park_hub_on_ring", others, -np.inf, 0.0)
+            rows.coef(rh + np.arange(others.size), W.start + others, 1.0)
+            rows.coef(rh + np.arange(others.size), np.full(others.size, W.start + hub), -1.0)
+        rhu = rows.add("park_hub_unit", np.array([hub]), -np.inf, 0.0)
+        rows.coef(np.array([rhu]), np.array([W.start + hub]), 1.0)
+        rows.coef(np.array([rhu]), np.array([Z.start + hub]), -1.0)
         rr2 = rows.add("park_ring_two_feeders", np.arange(M_), -np.inf, 0.0)
         rows.coef(rr2 + np.arange(M_), W.start + np.arange(M_), 2.0)
         rows.coef(np.repeat(rr2 + np.arange(M_), B_), np.tile(Y.start + np.arange(B_), M_), -1.0)
+        # packing: parcels are hung on the new feeders source by source, feeder by feeder
+        # (next fit, scheme_engine.park.rebuild); with item weights w <= s_w, a feeder is
+        # left only when it holds more than cap - s_w, a source only when it holds more than
+        # g - s_w. So sum w + s_w x (sources used) <= sum g and g <= (cap - s_w) y guarantee
+        # that every reserved parcel finds a feeder (MVA and customers: park_item_mva)
+        s_w = assets.item_max_mva
+        wgt = park_item_mva(inc[pk], assets)
         rsup = rows.add("park_supply", np.array([0]), -np.inf, 0.0)
-        rows.coef(np.full(int(pk.sum()), rsup), xo[pk], inc[pk])
+        rows.coef(np.full(int(pk.sum()), rsup), xo[pk], wgt)
         rows.coef(np.full(B_, rsup), G.start + np.arange(B_), -1.0)
+        rows.coef(np.full(B_, rsup), Q.start + np.arange(B_), s_w)
         rg = rows.add("park_feeder_load_rate", np.arange(B_), -np.inf, 0.0)
         rows.coef(rg + np.arange(B_), G.start + np.arange(B_), 1.0)
-        rows.coef(rg + np.arange(B_), Y.start + np.arange(B_), -assets.feeder_cap_mva)
+        rows.coef(rg + np.arange(B_), Y.start + np.arange(B_), -(assets.feeder_cap_mva - s_w))
+        # units: e[m] >= parcels at m / bays per unit; where the packing moves to the next
+        # feeder a site may split over two feeders (one unit more): sum z >= sum e + feeders - 1
+        rne = rows.add("park_units_needed", np.arange(M_), -np.inf, 0.0)
+        rows.coef(rne + site, xo[pk], 1.0)
+        rows.coef(rne + np.arange(M_), E.start + np.arange(M_), -float(assets.bays_per_unit))
+        rsp_u = rows.add("park_units_split", np.array([0]), -np.inf, 1.0)
+        rows.coef(np.full(M_, rsp_u), E.start + np.arange(M_), 1.0)
+        rows.coef(np.full(M_, rsp_u), Z.start + np.arange(M_), -1.0)
+        rows.coef(np.full(B_, rsp_u), Y.start + np.arange(B_), 1.0)
         rc = rows.add("park_customers_on_feeder", np.array([0]), -np.inf, 0.0)
         rows.coef(np.full(int(pk.sum()), rc), xo[pk], 1.0)
         rows.coef(np.full(B_, rc), Y.start + np.arange(B_), -float(max_customers))
@@ -316,6 +352,18 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
             rows.coef(rpv + np.arange(int(sel.sum())), xo[pidx][sel], bm[sel])
             rows.coef(rpv + np.arange(int(sel.sum())), np.full(int(sel.sum()), SP.start), 1.0)
         prior_sag = {int(b): float(ledger.bs_sag_pu[b]) for b in src_bs}
+        # supply radius: a circuit may not be fed from a source too far for it
+        bad_src = assets.circuit_bad_src or {}
+        if bad_src:
+            ks = np.flatnonzero(pk)
+            pairs = [(int(i), int(b)) for i in ks
+                     for b in bad_src.get((int(circ.parcel[oc_c[i]]), int(circ.site[oc_c[i]])), ())]
+            if pairs:
+                pi = np.array([q[0] for q in pairs], np.int64)
+                pb = np.array([q[1] for q in pairs], np.int64)
+                rb = rows.add("supply_radius", oc_c[pi], -np.inf, 1.0)
+                rows.coef(rb + np.arange(pi.size), xo[pi], 1.0)
+                rows.coef(rb + np.arange(pi.size), Q.start + pb, 1.0)
 
     nv = sum(a.size for a in lb)
     A = sp.csr_matrix((np.concatenate(rows.v) if rows.v else np.zeros(0),

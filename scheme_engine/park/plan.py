@@ -52,6 +52,13 @@ class ParkResult:
         Solver, status, objective, bound, gap, seconds, greedy objective, counts.
     ledger : Ledger
         Reservations after this park (prior ones included).
+    circuits : DataFrame
+        One row per reserved circuit, what is needed to build it into the network
+        (:mod:`scheme_engine.park.rebuild`): ``parcel``, ``parcel_id``, ``circuit``, ``kind``,
+        ``point_id``, ``node`` / ``seg`` (compiled indexes; the tree child of a tapped
+        segment), ``access_x``/``access_y`` (metric), ``vn_kv``, ``feeder``, ``bus_section``,
+        ``substation``, ``site``, ``conductor``, ``route_m``, ``p_mw``, ``q_mvar``, ``inc_mva``
+        and ``coords`` (the route, metric).
     """
 
     park_id: str
@@ -66,6 +73,7 @@ class ParkResult:
     model: JointModel | None = field(default=None, repr=False)
     solution: Solution | None = field(default=None, repr=False)
     greedy: Solution | None = field(default=None, repr=False)
+    circuits: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
 
 def _apps(park: ParkInput) -> list[dict[str, Any]]:
@@ -153,6 +161,7 @@ def _decode(planner: Planner, park: ParkInput, results: list, m: JointModel, sol
     ledger = prior.copy()
     ledger.parks.append(park.park_id)
     reasons = _unserved_reasons(planner, results, m, sol, limits, prior)
+    circuits: list[dict[str, Any]] = []
     for p in range(m.n_parcels):
         o = by_parcel[p]
         base_row = {"parcel_id": t["parcel_id"].iloc[p], "kva": float(t["requested_kva"].iloc[p]),
@@ -182,10 +191,12 @@ def _decode(planner: Planner, park: ParkInput, results: list, m: JointModel, sol
                         f"voltage_kv{sfx}": float(circ.vn_kv[k])})
             cost_u += float(circ.cost_utility[k])
             cost_c += float(circ.cost_customer[k])
+            coords = _route_coords(results, park, m, k)
             routes.append({"parcel_id": base_row["parcel_id"], "circuit": j + 1,
                            "kind": KIND_NAMES[int(circ.kind[k])], "point_id": str(circ.point_id[k]),
                            "conductor": str(circ.conductor[k]), "route_m": float(circ.route_m[k]),
-                           "coords": _route_coords(results, park, m, k)})
+                           "coords": coords})
+            circuits.append(_circuit_row(results, park, m, p, j, k, coords))
         row.update({"cost_utility_cny": cost_u, "cost_customer_cny": cost_c,
                     "cost_cny": cost_u + cost_c})
         rows.append(row)
@@ -194,7 +205,21 @@ def _decode(planner: Planner, park: ParkInput, results: list, m: JointModel, sol
     parcels = pd.DataFrame(rows)
     reserved = parcels["status"] == "reserved"
     asset_cost = float(sum(a.get("cost_cny", 0.0) for a in new_assets))
-    stats = {**sol.as_dict(), "greedy_objective": base.objective,
+    # the objective holds the unserved parcels' penalties; the gap of what is actually built
+    # (scores of the reserved options + new assets) is the same absolute gap over that part:
+    # no solution is better than the bound, so no plan saves more than the absolute gap
+    u = m.blocks["u"]
+    penalty = float(m.c[u] @ sol.v[u])
+    cost_part = sol.objective - penalty
+    abs_gap = max(sol.objective - sol.bound, 0.0) if np.isfinite(sol.bound) else float("inf")
+    if abs_gap <= 1e-9 * max(1.0, abs(sol.objective)):  # proven optimal (float noise)
+        abs_gap = 0.0
+    cost_part = cost_part if abs(cost_part) > 1e-6 else 0.0
+    stats = {**sol.as_dict(), "penalty_part": penalty, "cost_part": cost_part,
+             "abs_gap": abs_gap,
+             "gap_costs": abs_gap / cost_part if cost_part > 0 else
+             (0.0 if abs_gap == 0 else float("inf")),
+             "greedy_objective": base.objective,
              "greedy_unserved": int(np.round(base.v[m.blocks["u"]]).sum()),
              "greedy_seconds": round(base.seconds, 3),
              "n_parcels": int(m.n_parcels), "n_reserved": int(reserved.sum()),
@@ -203,7 +228,32 @@ def _decode(planner: Planner, park: ParkInput, results: list, m: JointModel, sol
              "new_asset_cost_cny": asset_cost}
     stats["total_cost_cny"] = stats["connection_cost_cny"] + asset_cost
     return ParkResult(park.park_id, parcels, park.bad, routes, new_assets, stats, ledger, prior,
-                      park, m, sol, base)
+                      park, m, sol, base, pd.DataFrame(circuits))
+
+
+def _circuit_row(results: list, park: ParkInput, m: JointModel, p: int, j: int, k: int,
+                 coords: np.ndarray) -> dict[str, Any]:
+    """What building reserved circuit ``k`` (parcel ``p``'s ``j``-th) into the network needs."""
+    circ = m.circuits
+    dm = park.demands[p]
+    row = {"parcel": p, "parcel_id": park.parcels["parcel_id"].iloc[p], "circuit": j + 1,
+           "kind": KIND_NAMES[int(circ.kind[k])], "point_id": str(circ.point_id[k]),
+           "node": -1, "seg": -1, "access_x": np.nan, "access_y": np.nan,
+           "vn_kv": float(circ.vn_kv[k]), "feeder": int(circ.feeder[k]),
+           "bus_section": int(circ.bus_section[k]), "substation": int(circ.substation[k]),
+           "site": int(circ.site[k]), "conductor": str(circ.conductor[k]),
+           "route_m": float(circ.route_m[k]), "p_mw": float(dm.p_mw),
+           "q_mvar": float(dm.q_mvar), "inc_mva": float(circ.inc_mva[k]), "coords": coords}
+    if circ.kind[k] == K_PARK:
+        a = m.assets
+        assert a is not None
+        row["access_x"], row["access_y"] = (float(v) for v in a.site_xy[int(circ.site[k])])
+    else:
+        cand = results[p][1][int(circ.level[k])].cand
+        c = int(circ.cand[k])
+        row["node"], row["seg"] = int(cand.node[c]), int(cand.seg[c])
+        row["access_x"], row["access_y"] = (float(v) for v in cand.xy[c])
+    return row
 
 
 def _route_coords(results: list, park: ParkInput, m: JointModel, k: int) -> np.ndarray:
@@ -212,6 +262,9 @@ def _route_coords(results: list, park: ParkInput, m: JointModel, k: int) -> np.n
     if circ.kind[k] == K_PARK:
         a = m.assets
         assert a is not None
+        line = a.circuit_polyline(p, int(circ.site[k]))
+        if line is not None:
+            return line
         return np.vstack([park.parcels[["x", "y"]].to_numpy(float)[p], a.site_xy[circ.site[k]]])
     _, levels = results[p]
     return np.asarray(levels[int(circ.level[k])].options.routes.coords(int(circ.cand[k])))

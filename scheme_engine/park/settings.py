@@ -30,6 +30,7 @@ class ParkSettings:
     rmu_max_units_per_site: int
     rmu_max_access_m: float
     rmu_options_per_parcel: int
+    park_rmu_max_parcel_share: float
     park_feeder_conductor: str
     park_feeder_mode: str
     park_feeder_sources: int
@@ -49,7 +50,7 @@ class ParkSettings:
 
 
 _RANGES = {"time_limit_s": (0.0, None), "mip_gap": (0.0, 1.0), "cpsat_polish_s": (0.0, None),
-           "fill_share": (0.0, 1.0), "park_simultaneity": (0.0, 1.0),
+           "fill_share": (0.0, 1.0), "park_rmu_max_parcel_share": (0.0, 0.5), "park_simultaneity": (0.0, 1.0),
            "current_margin_ratio": (1.0, None), "voltage_margin_pct": (0.0, 10.0)}
 
 

@@ -78,7 +78,9 @@ def solve_highs(m: JointModel, time_limit_s: float, gap: float) -> Solution:
                options={"time_limit": max(time_limit_s, 0.1), "mip_rel_gap": gap,
                         "disp": False, "presolve": True})
     dt = time.perf_counter() - t0
-    bound = float(res.get("mip_dual_bound", np.nan) if hasattr(res, "get") else np.nan)
+    raw = res.get("mip_dual_bound") if hasattr(res, "get") else None
+    # HiGHS gives no MIP bound when presolve solves the model outright (then it is optimal)
+    bound = float(raw) if raw is not None else np.nan
     if res.x is None:
         return Solution(np.full(m.n_vars, np.nan), float("inf"),
                         bound if np.isfinite(bound) else -np.inf, "no_solution", "highs", dt)
@@ -101,6 +103,9 @@ def solve_cpsat(m: JointModel, time_limit_s: float, gap: float,
     t0 = time.perf_counter()
     n = m.n_vars
     unit = np.where(m.integer, 1.0, 1e-6)  # continuous: micro-units (pu, MVA)
+    # "unserved" is integral by its row (1 - sum of binaries) and carries the large penalties:
+    # in whole units its cost is exact
+    unit[m.blocks["u"]] = 1.0
     lb = np.ceil(m.lb / unit - 1e-9)
     ub = np.where(np.isfinite(m.ub), np.floor(m.ub / unit + 1e-9), 0)
     # continuous variables without a finite upper bound: bound them by the rows they appear in
@@ -261,8 +266,12 @@ def _bump_s_park(g: _Greedy, m: JointModel, cols: np.ndarray, d: np.ndarray, sp_
 
 
 def _park_delta(g: _Greedy, m: JointModel, o: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Asset changes a park option needs: an RMU unit at its site when its bays are taken, the
-    site on the ring, and feeder capacity (new feeders from the cheapest sources)."""
+    """Asset changes a park option needs (the park rows of :mod:`.model`): an RMU unit at its
+    site when its bays are taken (the site and the hub on the ring), the units the packing
+    needs, and feeder capacity in packing weights (a new feeder from the cheapest source the
+    circuit may be fed from when none has room; a ring has two feeders)."""
+    from .assets import park_item_mva
+
     a = m.assets
     if a is None:
         return None
@@ -270,64 +279,111 @@ def _park_delta(g: _Greedy, m: JointModel, o: int) -> tuple[np.ndarray, np.ndarr
     circ = m.circuits
     k = m.options.c1[o]
     site = int(circ.site[k])
-    inc = float(circ.inc_mva[k])
-    cols: list[int] = []
-    d: list[float] = []
-    z, w = b["z"].start + site, b["w"].start + site
-    if g.site_used[site] + 1 > a.bays_per_unit * g.v[z] + TOL:
-        cols.append(z)
-        d.append(1.0)
-        if g.v[w] < 0.5:
-            cols.append(w)
-            d.append(1.0)
+    w_k = float(park_item_mva(np.array([circ.inc_mva[k]]), a)[0])
+    s_w = a.item_max_mva
+    cap = a.feeder_cap_mva - s_w
+    bad = set(int(x) for x in (a.circuit_bad_src or {}).get((int(circ.parcel[k]), site), ()))
+    dz: dict[int, float] = {}
+    zs, ws, es = b["z"].start, b["w"].start, b["e"].start
     ys, gs, qs = b["y"].start, b["g"].start, b["q"].start
+
+    def add(col: int, v: float) -> None:
+        dz[col] = dz.get(col, 0.0) + v
+
+    def unit_at(s_: int) -> bool:
+        if g.v[zs + s_] + dz.get(zs + s_, 0.0) + 1 > a.site_max_units[s_] + TOL:
+            return False
+        add(zs + s_, 1.0)
+        if g.v[ws + s_] + dz.get(ws + s_, 0.0) < 0.5:
+            add(ws + s_, 1.0)
+        return True
+
+    n_site = g.site_used[site] + 1
+    if n_site > a.bays_per_unit * g.v[zs + site] + TOL and not unit_at(site):
+        return None
+    if n_site > a.bays_per_unit * g.v[es + site] + TOL:
+        add(es + site, 1.0)
+    if site != a.hub and g.v[ws + a.hub] + dz.get(ws + a.hub, 0.0) < 0.5:
+        add(ws + a.hub, 1.0)  # the hub joins the ring with one unit
+        add(zs + a.hub, 1.0)
     y = g.v[ys:ys + a.n_sources].copy()
     gv = g.v[gs:gs + a.n_sources]
-    room = a.feeder_cap_mva * y - gv
-    fit = np.flatnonzero(room >= inc - TOL)
+    used = g.v[qs:qs + a.n_sources] > 0.5
+    if any(used[i] for i in bad):
+        return None
+    room = cap * y - gv
+    ok_src = np.array([i not in bad for i in range(a.n_sources)])
+    fit = np.flatnonzero(used & ok_src & (room >= w_k - TOL))
     new_y = np.zeros(a.n_sources)
+    dgs: dict[int, float] = {}
+    order = [int(x) for x in np.argsort(a.src_cost, kind="stable") if ok_src[x]]
     if fit.size:
         src = int(fit[np.argmin(a.src_sag_per_mva[fit])])
+        dg = w_k
     else:
-        order = np.argsort(a.src_cost, kind="stable")
-        avail = [int(s) for s in order if y[s] < a.src_max[s]]
-        if not avail:
+        src = -1
+        for x in order:
+            extra = w_k + (0.0 if used[x] else s_w)
+            n_more = max(1, int(np.ceil((gv[x] + extra - cap * y[x]) / max(cap, 1e-9) - 1e-9)))
+            if y[x] + n_more <= a.src_max[x]:
+                src, dg = x, extra
+                new_y[x] += n_more
+                break
+        if src < 0:
             return None
-        src = avail[0]
-        new_y[src] += 1
     total = y.sum() + new_y.sum()
     if total < 2:  # a ring needs two feeders
-        order = np.argsort(a.src_cost, kind="stable")
-        for s in order:
-            if y[s] + new_y[s] < a.src_max[s] and (s != src or a.src_max[s] >= 2):
-                new_y[s] += 1
+        for x in order:
+            if y[x] + new_y[x] < a.src_max[x] and (x != src or a.src_max[x] >= 2):
+                new_y[x] += 1
+                if not used[x] and x != src:
+                    dgs[x] = dgs.get(x, 0.0) + s_w  # a source in use keeps s_w of room
                 break
         if y.sum() + new_y.sum() < 2:
             return None
-    for s in np.flatnonzero(new_y):
-        cols.append(ys + int(s))
-        d.append(float(new_y[s]))
-        if g.v[qs + s] < 0.5:
-            cols.append(qs + int(s))
-            d.append(1.0)
-    cols.append(gs + src)
-    d.append(inc)
-    sv = m.s_var_of_bs[int(a.src_bs[src])]
-    ds = a.src_sag_per_mva[src] * inc
-    cols.append(sv)
-    d.append(ds)
+    for x in np.flatnonzero(new_y):
+        add(ys + int(x), float(new_y[x]))
+        if not used[x]:
+            add(qs + int(x), 1.0)
+    dgs[src] = dgs.get(src, 0.0) + dg
+    # units: one more per new feeder beyond the first (a site may split at the boundary)
+    need = (g.v[es:es + a.n_sites].sum() + sum(v for c, v in dz.items() if es <= c < es + a.n_sites)
+            + y.sum() + new_y.sum() - 1
+            - g.v[zs:zs + a.n_sites].sum() - sum(v for c, v in dz.items() if zs <= c < zs + a.n_sites))
+    while need > TOL:
+        placed = unit_at(site) or any(unit_at(int(s_)) for s_ in a.ring_order
+                                      if g.v[ws + s_] + dz.get(ws + s_, 0.0) > 0.5)
+        if not placed:
+            return None
+        need -= 1
+    for x, dgx in dgs.items():  # park load on a source: its busbar sags (S_def rows)
+        add(gs + x, dgx)
+        add(m.s_var_of_bs[int(a.src_bs[x])], float(a.src_sag_per_mva[x] * dgx))
     # S_park >= S[b] + prior for every section feeding the park (after this option)
     sp = b["s_park"].start
-    need = g.v[sp]
+    need_sp = g.v[sp]
     for i, bsec in enumerate(a.src_bs):
-        if g.v[qs + i] > 0.5 or new_y[i] > 0:
+        if used[i] or new_y[i] > 0:
             svi = m.s_var_of_bs[int(bsec)]
-            need = max(need, g.v[svi] + (ds if svi == sv else 0.0)
-                       + m.prior_sag.get(int(bsec), 0.0))
-    if need > g.v[sp]:
-        cols.append(sp)
-        d.append(need - g.v[sp])
-    return np.array(cols, np.int64), np.array(d)
+            need_sp = max(need_sp, g.v[svi] + dz.get(svi, 0.0) + m.prior_sag.get(int(bsec), 0.0))
+    if need_sp > g.v[sp]:
+        add(sp, need_sp - g.v[sp])
+    cols = np.array(list(dz), np.int64)
+    return cols, np.array([dz[c] for c in cols])
+
+
+def cost_gap_target(m: JointModel, base: Solution, gap: float) -> float:
+    """The relative gap (on the whole objective) to stop at so that the gap of the *costs* is
+    about ``gap``: the objective holds the unserved parcels' penalties, which would make a
+    1 % gap on it worth far more than 1 % of what is built. The greedy solution's cost share
+    of its objective scales it (``gap x cost / objective``; the reported ``gap_costs`` is
+    exact afterwards). When the greedy serves nobody there is no scale: the model is solved to
+    proven optimality within the time limit (0)."""
+    u = m.blocks["u"]
+    if not np.isfinite(base.objective) or base.objective <= 0:
+        return gap
+    cost = base.objective - float(m.c[u] @ base.v[u])
+    return gap * min(1.0, cost / base.objective) if cost > 0 else 0.0
 
 
 def solve(m: JointModel, time_limit_s: float, gap: float, solver: str = "highs",
@@ -336,17 +392,20 @@ def solve(m: JointModel, time_limit_s: float, gap: float, solver: str = "highs",
 
     Parameters
     ----------
+    gap : float
+        Relative gap of the costs to stop at (:func:`cost_gap_target`).
     solver : {"highs", "cpsat"}
     polish_s : float
         After HiGHS, CP-SAT hinted with its solution for this long (0: not run).
     """
     base = greedy(m)
+    rel = cost_gap_target(m, base, gap)
     if solver == "cpsat":
-        best = solve_cpsat(m, time_limit_s, gap, hint=base.v)
+        best = solve_cpsat(m, time_limit_s, rel, hint=base.v)
     else:
-        best = solve_highs(m, time_limit_s, gap)
-        if polish_s > 0 and np.isfinite(best.objective) and best.gap > gap:
-            pol = solve_cpsat(m, polish_s, gap, hint=best.v)
+        best = solve_highs(m, time_limit_s, rel)
+        if polish_s > 0 and np.isfinite(best.objective) and best.gap > rel:
+            pol = solve_cpsat(m, polish_s, rel, hint=best.v)
             if pol.objective < best.objective - 1e-6 and violation(m, pol.v) <= 1e-6:
                 pol.bound = max(pol.bound, best.bound)
                 pol.solver = "highs+cpsat"

@@ -80,6 +80,14 @@ def park_summary(planner: Planner, res: ParkResult) -> dict[str, Any]:
             "solver": stats["solver"], "status": stats["status"],
             "objective": _num(stats["objective"], 2), "bound": _num(stats["bound"], 2),
             "gap": _num(stats["gap"], 6), "seconds": stats["seconds"],
+            "penalty_part": _num(stats.get("penalty_part", float("nan")), 2),
+            "cost_part": _num(stats.get("cost_part", float("nan")), 2),
+            "abs_gap": _num(stats.get("abs_gap", float("nan")), 2),
+            "gap_costs": _num(stats.get("gap_costs", float("nan")), 6),
+            "gap_meaning": "gap = (objective - bound) / objective, the objective including the "
+                           "unserved parcels' penalties; gap_costs = (objective - bound) / "
+                           "cost_part, the same absolute gap over the scores of the reserved "
+                           "options and the new assets (no plan saves more than abs_gap)",
             "greedy_objective": _num(stats["greedy_objective"], 2),
             "greedy_unserved": stats["greedy_unserved"],
             "greedy_total_cost_cny": _num(greedy_cost, 0),
@@ -216,12 +224,23 @@ def summary_markdown(doc: dict[str, Any], lang: str = "zh") -> str:
     L.append("")
     L.append(f"## {'优化' if zh else 'Optimisation'}")
     L.append("")
+    def pct(v: float | None) -> str:
+        return f"{v:.4%}" if v is not None else "–"
+
     L.append(f"| {'求解器' if zh else 'solver'} | {'状态' if zh else 'status'} | "
-             f"{'目标值' if zh else 'objective'} | {'下界' if zh else 'bound'} | gap | s |")
-    L.append("|---|---|---:|---:|---:|---:|")
+             f"{'目标值' if zh else 'objective'} | {'下界' if zh else 'bound'} | gap | "
+             f"{'不含未供罚项的 gap' if zh else 'gap of costs'} | s |")
+    L.append("|---|---|---:|---:|---:|---:|---:|")
     L.append(f"| {o['solver']} | {o['status']} | {o['objective']:,.0f} | "
              f"{(o['bound'] if o['bound'] is not None else float('nan')):,.0f} | "
-             f"{(o['gap'] if o['gap'] is not None else float('nan')):.4%} | {o['seconds']} |")
+             f"{pct(o['gap'])} | {pct(o.get('gap_costs'))} | {o['seconds']} |")
+    L.append("")
+    L.append(("目标值含未供电地块的罚项；gap 按目标值计。“不含未供罚项的 gap” = (目标值 − 下界) / "
+              "(接入方案得分 + 新建设施费用)：任何方案比当前方案节省的都不超过目标值 − 下界。")
+             if zh else
+             ("The objective includes the unserved parcels' penalties and gap is measured on it; "
+              "the gap of costs = (objective − bound) / (scores of the reserved options + new "
+              "assets): no plan saves more than objective − bound."))
     L.append("")
     L.append(f"{'逐个预留（贪心）目标值' if zh else 'Greedy (one parcel at a time) objective'}: "
              f"{o['greedy_objective']:,.0f} ({'未供' if zh else 'unserved'} {o['greedy_unserved']}); "

@@ -306,12 +306,23 @@ def build_letter(result: dict, rank: int = 1, lang: Lang = "zh",
 
     # 3. Approved capacity, voltage, supply mode.
     dd = result.get("design_demand") or {}
+    # 核定容量: the engine's approved capacity and recommended transformers when it gives them
+    # (customer_transformers), else the applied capacity as given
+    ct = result.get("customer_transformers") or {}
+    approved = num(ct.get("approved_kva"))
+    rec = (ct.get("recommended") or {}).get("config")
+    config = app.get("transformer_config") or (rec if approved is not None else None)
     cap_fields: list[tuple[str, Cell]] = [
-        (z("核定供电容量", "Approved capacity"), _kva(kva) + (
-            f"（{app['transformer_config']}）" if lang == "zh" and app.get("transformer_config") else
-            (f" ({app['transformer_config']})" if app.get("transformer_config") else ""))),
+        (z("核定供电容量", "Approved capacity"), _kva(approved if approved is not None else kva) + (
+            f"（{config}）" if lang == "zh" and config else (f" ({config})" if config else ""))),
         (z("供电电压", "Supply voltage"), _kv(kv)),
         (z("供电方式", "Supply mode"), pick(MODES, mode, lang) + z(f"，{len(circuits)} 回进线", f", {len(circuits)} incoming circuit(s)")),
+    ]
+    if ct.get("differs") and ct.get("reasons"):
+        cap_fields.append((z("变压器配置核定", "Transformer configuration"),
+                           ("；" if lang == "zh" else "; ").join(
+                               str(r.get("zh" if lang == "zh" else "en", "")) for r in ct["reasons"])))
+    cap_fields += [
         (z("设计需量", "Design demand"), f"{num(dd.get('p_kw')) or 0:,.0f} kW, cos φ {num(dd.get('power_factor')) or 0:.2f}"),
     ]
     for j, c in enumerate(circuits):

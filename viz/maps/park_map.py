@@ -49,9 +49,73 @@ def _gj(geom: Any) -> dict:
     return shapely.geometry.mapping(geom)
 
 
+def _side_panel(summary: dict | None, tx: dict[str, str], lang: Lang, title: str) -> str:
+    """The page's right-hand panel (the shared map layout keeps room for one): the park's
+    numbers from ``summary.json`` and the colour legend. Every value is escaped."""
+    zh = lang == "zh"
+    legend = "".join(
+        f'<li><span class="gs-swatch" style="background:{c}"></span>{h(_KIND_LABEL[lang][k])}</li>'
+        for k, c in _KIND_COLOUR.items() if k in _KIND_LABEL[lang])
+    legend += (f'<li><span class="gs-swatch" style="background:#d62728"></span>'
+               f'{h(tx["unserved"])}</li>')
+    rows = []
+    if summary:
+        p = summary.get("parcels") or {}
+        d = summary.get("demand") or {}
+        c = summary.get("cost_cny") or {}
+        o = summary.get("optimisation") or {}
+        nd = summary.get("need") or {}
+
+        def num(v: Any, fmt: str) -> str:
+            try:
+                return format(float(v), fmt)
+            except (TypeError, ValueError):
+                return "–"
+
+        def money(v: Any) -> str:
+            return (num(float(v) / 1e4, ",.1f") + " 万元") if zh and v is not None else \
+                ("CNY " + num(v, ",.0f"))
+        rows = [
+            ("地块" if zh else "parcels",
+             f"{p.get('total', '–')} · {tx['reserved']} {p.get('reserved', '–')} · "
+             f"{tx['unserved']} {p.get('unserved', '–')} · {'数据有误' if zh else 'bad'} "
+             f"{p.get('bad', '–')}"),
+            ("需求" if zh else "demand",
+             f"{num(d.get('sum_mva'), ',.2f')} MVA · {'缺口' if zh else 'shortfall'} "
+             f"{num(d.get('shortfall_mva'), ',.2f')} MVA"),
+            ("投资" if zh else "cost",
+             f"{money(c.get('total'))} ({'接入' if zh else 'connections'} "
+             f"{money(c.get('connections'))}, {'新建设施' if zh else 'new assets'} "
+             f"{money(c.get('new_assets'))})"),
+            ("新建" if zh else "new",
+             f"{'馈线' if zh else 'feeders'} {nd.get('new_feeders', 0)} · "
+             f"{'环网柜' if zh else 'RMUs'} {nd.get('new_rmus', 0)}"
+             + (f" · {'变电站' if zh else 'substation'} "
+                f"{(nd.get('new_substation') or {}).get('count', '')}"
+                if nd.get("new_substation") else "")),
+            ("优化" if zh else "optimisation",
+             f"{o.get('solver', '')} {o.get('status', '')} · gap {num(o.get('gap'), '.2%')} · "
+             f"{'不含罚项' if zh else 'of costs'} {num(o.get('gap_costs'), '.2%')}"),
+        ]
+    dl = "".join(f"<dt>{h(k)}</dt><dd>{h(v)}</dd>" for k, v in rows)
+    return (f'<aside class="gs-side"><h1>{h(tx["title"])}</h1><h2>{h(title)}</h2>'
+            + (f"<dl>{dl}</dl>" if dl else "")
+            + f'<h3>{h(tx["kind"])}</h3><div class="gs-legend"><ul>{legend}</ul></div></aside>')
+
+
+_KIND_LABEL = {
+    "zh": {"busbar": "变电站间隔（专线）", "rmu": "环网柜间隔", "switching_station": "开关站间隔",
+           "tap": "架空线T接", "station": "配电站间隔", "park_rmu": "园区新建环网柜"},
+    "en": {"busbar": "substation bay (dedicated)", "rmu": "RMU bay",
+           "switching_station": "switching-station bay", "tap": "overhead tap",
+           "station": "station bay", "park_rmu": "new park RMU"},
+}
+
+
 def park_map(parcels: dict, routes: dict, new_assets: dict, capacity: dict | None = None,
              roads: dict | None = None, lang: Lang = "zh", title: str = "",
-             basemap: Basemap | None = None, html_dir: Path | None = None) -> folium.Map:
+             basemap: Basemap | None = None, html_dir: Path | None = None,
+             summary: dict | None = None) -> folium.Map:
     """Build the park map from GeoJSON FeatureCollections (EPSG:4326).
 
     Parameters
@@ -65,6 +129,9 @@ def park_map(parcels: dict, routes: dict, new_assets: dict, capacity: dict | Non
         The heat map (:func:`scheme_engine.park.heatmap.capacity_heatmap`).
     roads : dict, optional
         Road lines for context.
+    summary : dict, optional
+        The park's ``summary.json`` document: its numbers go in the side panel beside the map
+        (with the colour legend, which is always there).
     """
     tx = _TXT["zh" if lang == "zh" else "en"]
     feats = [f for f in parcels.get("features") or [] if f.get("geometry")]
@@ -161,6 +228,7 @@ def park_map(parcels: dict, routes: dict, new_assets: dict, capacity: dict | Non
             ).add_child(SafeTooltip(tip)).add_to(ag)
     ag.add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    root.html.add_child(Element(_side_panel(summary, tx, lang, title)), name="gs_side")
     if geoms:
         m.fit_bounds([[y0, x0], [y1, x1]], padding=(20, 20))
     return m
