@@ -83,7 +83,8 @@ class _Rows:
         self.ref: list[np.ndarray] = []
         self.n = 0
 
-    def add(self, kind: str, ref: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> int:
+    def add(self, kind: str, ref: np.ndarray, lo: float | np.ndarray,
+            hi: float | np.ndarray) -> int:
         ref = np.asarray(ref, np.int64)
         start = self.n
         self.n += ref.size
@@ -121,7 +122,10 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
     nopt = len(opts)
     rows = _Rows()
     # variables
-    lb, ub, integ, cost = [], [], [], []
+    lb: list[np.ndarray] = []
+    ub: list[np.ndarray] = []
+    integ: list[np.ndarray] = []
+    cost: list[np.ndarray] = []
     blocks: dict[str, slice] = {}
 
     def var(name: str, n: int, c: np.ndarray | float, lo: float | np.ndarray,
@@ -136,20 +140,24 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
 
     X = var("x", nopt, opts.score, 0, 1, True)
     U = var("u", n_parcels, penalty, 0, 1, False)
-    has_park = assets is not None and assets.n_sources > 0 and bool((circ.kind == K_PARK).any())
-    M_ = assets.n_sites if has_park else 0
-    B_ = assets.n_sources if has_park else 0
-    Z = var("z", M_, assets.rmu_cost if has_park else 0, 0,
-            assets.site_max_units if has_park else 0, True)
-    W = var("w", M_, assets.site_link_cost if has_park else 0, 0, 1, True)
-    Y = var("y", B_, assets.src_cost if has_park else 0, 0, assets.src_max if has_park else 0, True)
-    G = var("g", B_, 0, 0, (assets.feeder_cap_mva * assets.src_max) if has_park else 0, False)
+    # the park's assets when the model builds any (None: no park rows, no park variables)
+    park = (assets if assets is not None and assets.n_sources > 0
+            and bool((circ.kind == K_PARK).any()) else None)
+    M_ = park.n_sites if park is not None else 0
+    B_ = park.n_sources if park is not None else 0
+    Z = var("z", M_, park.rmu_cost if park is not None else 0, 0,
+            park.site_max_units if park is not None else 0, True)
+    W = var("w", M_, park.site_link_cost if park is not None else 0, 0, 1, True)
+    Y = var("y", B_, park.src_cost if park is not None else 0, 0,
+            park.src_max if park is not None else 0, True)
+    G = var("g", B_, 0, 0, (park.feeder_cap_mva * park.src_max) if park is not None else 0,
+            False)
     Q = var("q", B_, 0, 0, 1, True)
     # the park's busbar sag may not take the worst ring voltage below the band (every park
     # customer's feeder holds a node that far: the engine's network_voltage bound)
-    sp_ub = (assets.v_ring_pu - assets.ring_floor_pu) if has_park else 0.0
-    SP = var("s_park", 1 if has_park else 0, 0, 0, max(sp_ub, 0.0), False)
-    E = var("e", M_, 0, 0, (assets.site_max_units + 1) if has_park else 0, True)
+    sp_ub = (park.v_ring_pu - park.ring_floor_pu) if park is not None else 0.0
+    SP = var("s_park", 1 if park is not None else 0, 0, 0, max(sp_ub, 0.0), False)
+    E = var("e", M_, 0, 0, (park.site_max_units + 1) if park is not None else 0, True)
 
     # option -> circuit pairs
     two = opts.c2 >= 0
@@ -193,8 +201,8 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
     simple("feeder_load_rate", on_f, k_feed, inc, limits.feeder_mva, ledger.feeder_mva, nf)
     simple("customers_on_feeder", on_f, k_feed, np.ones_like(inc), limits.feeder_cust,
            ledger.feeder_cust, nf)
-    src_ss = assets.src_ss if has_park else np.zeros(0, np.int64)
-    src_bs = assets.src_bs if has_park else np.zeros(0, np.int64)
+    src_ss = park.src_ss if park is not None else np.zeros(0, np.int64)
+    src_bs = park.src_bs if park is not None else np.zeros(0, np.int64)
     ss_rows = simple("transformer_load_rate", k_ss >= 0, k_ss, inc, limits.ss_mva, ledger.ss_mva,
                      ns, always=src_ss)
     bs_rows = simple("transformer_unit_loading", k_bs >= 0, k_bs, inc, limits.bs_mva,
@@ -237,17 +245,17 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
     on_b = k_bs >= 0
     rows.coef(rs + sb_pos[k_bs[on_b]], xo[on_b], sag[on_b])
     rows.coef(rs + np.arange(sections.size), S.start + np.arange(sections.size), -1.0)
-    if has_park:
-        rows.coef(rs + sb_pos[src_bs], G.start + np.arange(B_), assets.src_sag_per_mva)
+    if park is not None:
+        rows.coef(rs + sb_pos[src_bs], G.start + np.arange(B_), park.src_sag_per_mva)
     # the most P / S the park could add (for big-M rows)
     maxP = _potential(k_feed[on_f], k_par[on_f], path[on_f], nf, n_parcels)
     maxS = _potential(k_bs[on_b], k_par[on_b], sag[on_b], nb, n_parcels)
-    if has_park:
+    if park is not None:
         park_total = float(_potential(np.zeros(int((circ.kind[oc_c] == K_PARK).sum()), np.int64),
                                       k_par[k_kind == K_PARK], inc[k_kind == K_PARK], 1,
                                       n_parcels)[0])
-        np.add.at(maxS, src_bs, assets.src_sag_per_mva
-                  * np.minimum(park_total, assets.feeder_cap_mva * assets.src_max))
+        np.add.at(maxS, src_bs, park.src_sag_per_mva
+                  * np.minimum(park_total, park.feeder_cap_mva * park.src_max))
     fl = np.minimum(limits.feeder_vcap_pu, ledger.feeder_vlim) - ledger.feeder_path_pu
     f_head = fl - ledger.bs_sag_pu[np.maximum(cn.feeder_bus_section, 0)]
     b_lim = np.minimum(limits.bs_vcap_pu, ledger.bs_vlim) - ledger.bs_sag_pu
@@ -280,18 +288,18 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
         rows.coef(rr[b_i], S.start + sb_pos[k_bs[idx][b_i]], 1.0)
 
     prior_sag: dict[int, float] = {}
-    if has_park:
+    if park is not None:
         pk = k_kind == K_PARK
         site = circ.site[oc_c][pk]
         rsite = rows.add("park_rmu_bays", np.arange(M_), -np.inf, 0.0)
         rows.coef(rsite + site, xo[pk], 1.0)
-        rows.coef(rsite + np.arange(M_), Z.start + np.arange(M_), -float(assets.bays_per_unit))
+        rows.coef(rsite + np.arange(M_), Z.start + np.arange(M_), -float(park.bays_per_unit))
         ru = rows.add("park_site_built", np.arange(M_), -np.inf, 0.0)
         rows.coef(ru + np.arange(M_), Z.start + np.arange(M_), 1.0)
-        rows.coef(ru + np.arange(M_), W.start + np.arange(M_), -assets.site_max_units.astype(float))
+        rows.coef(ru + np.arange(M_), W.start + np.arange(M_), -park.site_max_units.astype(float))
         # the hub (where every new feeder lands) is on the ring whenever any site is, with at
         # least one unit to land the feeders on
-        hub = assets.hub
+        hub = park.hub
         others = np.array([m_ for m_ in range(M_) if m_ != hub], np.int64)
         if others.size:
             rh = rows.add("park_hub_on_ring", others, -np.inf, 0.0)
@@ -308,20 +316,20 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
         # left only when it holds more than cap - s_w, a source only when it holds more than
         # g - s_w. So sum w + s_w x (sources used) <= sum g and g <= (cap - s_w) y guarantee
         # that every reserved parcel finds a feeder (MVA and customers: park_item_mva)
-        s_w = assets.item_max_mva
-        wgt = park_item_mva(inc[pk], assets)
+        s_w = park.item_max_mva
+        wgt = park_item_mva(inc[pk], park)
         rsup = rows.add("park_supply", np.array([0]), -np.inf, 0.0)
         rows.coef(np.full(int(pk.sum()), rsup), xo[pk], wgt)
         rows.coef(np.full(B_, rsup), G.start + np.arange(B_), -1.0)
         rows.coef(np.full(B_, rsup), Q.start + np.arange(B_), s_w)
         rg = rows.add("park_feeder_load_rate", np.arange(B_), -np.inf, 0.0)
         rows.coef(rg + np.arange(B_), G.start + np.arange(B_), 1.0)
-        rows.coef(rg + np.arange(B_), Y.start + np.arange(B_), -(assets.feeder_cap_mva - s_w))
+        rows.coef(rg + np.arange(B_), Y.start + np.arange(B_), -(park.feeder_cap_mva - s_w))
         # units: e[m] >= parcels at m / bays per unit; where the packing moves to the next
         # feeder a site may split over two feeders (one unit more): sum z >= sum e + feeders - 1
         rne = rows.add("park_units_needed", np.arange(M_), -np.inf, 0.0)
         rows.coef(rne + site, xo[pk], 1.0)
-        rows.coef(rne + np.arange(M_), E.start + np.arange(M_), -float(assets.bays_per_unit))
+        rows.coef(rne + np.arange(M_), E.start + np.arange(M_), -float(park.bays_per_unit))
         rsp_u = rows.add("park_units_split", np.array([0]), -np.inf, 1.0)
         rows.coef(np.full(M_, rsp_u), E.start + np.arange(M_), 1.0)
         rows.coef(np.full(M_, rsp_u), Z.start + np.arange(M_), -1.0)
@@ -331,7 +339,7 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
         rows.coef(np.full(B_, rc), Y.start + np.arange(B_), -float(max_customers))
         rq = rows.add("park_source_used", np.arange(B_), -np.inf, 0.0)
         rows.coef(rq + np.arange(B_), Y.start + np.arange(B_), 1.0)
-        rows.coef(rq + np.arange(B_), Q.start + np.arange(B_), -assets.src_max.astype(float))
+        rows.coef(rq + np.arange(B_), Q.start + np.arange(B_), -park.src_max.astype(float))
         # feeders and bays of the sources' sections and substations
         rows.coef(np.array([bay_rows[int(b)] for b in src_bs]), Y.start + np.arange(B_), 1.0)
         rows.coef(np.array([bs_rows[int(b)] for b in src_bs]), G.start + np.arange(B_), 1.0)
@@ -353,7 +361,7 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
             rows.coef(rpv + np.arange(int(sel.sum())), np.full(int(sel.sum()), SP.start), 1.0)
         prior_sag = {int(b): float(ledger.bs_sag_pu[b]) for b in src_bs}
         # supply radius: a circuit may not be fed from a source too far for it
-        bad_src = assets.circuit_bad_src or {}
+        bad_src = park.circuit_bad_src or {}
         if bad_src:
             ks = np.flatnonzero(pk)
             pairs = [(int(i), int(b)) for i in ks
@@ -391,6 +399,6 @@ def build_model(cn: CompiledNetwork, circ: Circuits, opts: OptionSet, n_parcels:
         c=np.concatenate(cost), A=A, lo=np.concatenate(rows.lo), hi=np.concatenate(rows.hi),
         lb=np.concatenate(lb), ub=np.concatenate(ub), integer=np.concatenate(integ),
         blocks=blocks, row_kind=np.concatenate(rows.kind), row_ref=np.concatenate(rows.ref),
-        circuits=circ, options=opts, n_parcels=n_parcels, assets=assets if has_park else None,
+        circuits=circ, options=opts, n_parcels=n_parcels, assets=park,
         opt_aux=opt_aux, s_var_of_bs={int(b): S.start + i for i, b in enumerate(sections)},
         prior_sag=prior_sag)
