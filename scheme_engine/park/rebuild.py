@@ -249,7 +249,7 @@ def network_with_plan(planner: Planner, res: ParkResult, exclude: Iterable[str] 
                 else ""
         vn = float(cn.node_vn_kv[pos_node.get_loc(a_id)])
         prev_id, prev_f = a_id, 0.0
-        ids = []
+        ids: list[str] = []
         for k, (f, (pp, qq)) in enumerate(zip(cuts, loads, strict=True)):
             if f <= tol:  # at the from-node itself
                 add_p[pos_node.get_loc(a_id)] += pp
@@ -313,11 +313,11 @@ def network_with_plan(planner: Planner, res: ParkResult, exclude: Iterable[str] 
         sss["peak_mw"] = pk
     bss["bays_used"] = bss["bays_used"].to_numpy() + bs_bays
     vm = bss["vm_pu"].to_numpy(float).copy()
-    for b in np.flatnonzero(bs_ds != 0):
-        u = float(cn.bs_vn_kv[b])
-        v0 = vm[b] * u
-        i = np.conj(bs_ds[b] / (SQRT3 * v0))
-        vm[b] = abs(v0 - SQRT3 * cn.bs_z_source_ohm[b] * i) / u
+    for sec in np.flatnonzero(bs_ds != 0):
+        u = float(cn.bs_vn_kv[sec])
+        v0 = vm[sec] * u
+        i = np.conj(bs_ds[sec] / (SQRT3 * v0))
+        vm[sec] = abs(v0 - SQRT3 * cn.bs_z_source_ohm[sec] * i) / u
     bss["vm_pu"] = vm
 
     if drop_segs:
@@ -339,6 +339,17 @@ def network_with_plan(planner: Planner, res: ParkResult, exclude: Iterable[str] 
     meta = {**net.meta, "park_plan": str(res.park_id)}
     out.network = Network(L, crs, meta)
     return out
+
+
+@dataclass
+class _NewFeeder:
+    """One new park feeder while the parcels are packed onto it."""
+
+    src: int  # the park source (index into the assets' sources) it leaves from
+    mva: float = 0.0  # the parcels' design MVA
+    w: float = 0.0  # their packing weights (park_item_mva)
+    cust: int = 0
+    rows: list[Any] = field(default_factory=list)  # the parcels' circuit rows (itertuples)
 
 
 def _park_assets(planner: Planner, res: ParkResult, st: Any, ex: set[str], out: PlanNetwork,
@@ -382,37 +393,36 @@ def _park_assets(planner: Planner, res: ParkResult, st: Any, ex: set[str], out: 
         ["_rank", "inc_mva"], ascending=[True, False], kind="stable")
     w = park_item_mva(rs["inc_mva"].to_numpy(float), a)
     cap = a.feeder_cap_mva
-    fs = [{"src": i, "mva": 0.0, "w": 0.0, "cust": 0, "rows": []}
-          for i in range(a.n_sources) for _ in range(int(y[i]))]
+    fs = [_NewFeeder(src=i) for i in range(a.n_sources) for _ in range(int(y[i]))]
     src_w = np.zeros(a.n_sources)
     cur = 0
     tol = 1e-6
     for r, wk in zip(rs.itertuples(index=False), w, strict=True):
         while cur < len(fs):
             f = fs[cur]
-            i = f["src"]
+            i = f.src
             if src_w[i] + wk > g[i] + tol:  # the source's share is used: its next source
-                nxt = [k for k in range(cur + 1, len(fs)) if fs[k]["src"] != i]
+                nxt = [k for k in range(cur + 1, len(fs)) if fs[k].src != i]
                 cur = nxt[0] if nxt else len(fs)
-            elif f["w"] + wk > cap + tol:
+            elif f.w + wk > cap + tol:
                 cur += 1
             else:
                 break
         if cur >= len(fs):
-            f = min(fs, key=lambda f: f["w"])
+            f = min(fs, key=lambda fd: fd.w)
             out.notes.append(f"parcel {r.parcel_id} ({r.inc_mva:.2f} MVA) found no room on the "
                              "new feeders; hung on the least loaded one")
         else:
             f = fs[cur]
-        f["rows"].append(r)
-        f["w"] += wk
-        f["mva"] += float(r.inc_mva)
-        f["cust"] += 1
-        src_w[f["src"]] += wk
+        f.rows.append(r)
+        f.w += wk
+        f.mva += float(r.inc_mva)
+        f.cust += 1
+        src_w[f.src] += wk
     # units of each (site, feeder) group; units the plan paid beyond them stay at their site
-    need = {}
+    need: dict[tuple[int, int], list[Any]] = {}
     for j, f in enumerate(fs):
-        for r in f["rows"]:
+        for r in f.rows:
             need.setdefault((int(r.site), j), []).append(r)
     units_at = {s: 0 for s in built}
     for (s, _), lst in need.items():
@@ -425,12 +435,12 @@ def _park_assets(planner: Planner, res: ParkResult, st: Any, ex: set[str], out: 
     spare_units = {s: max(int(z[s]) - units_at[s], 0) for s in built}
     groups_at: dict[int, int] = {}
     for j, f in enumerate(fs):
-        b = int(a.src_bs[f["src"]])
+        b = int(a.src_bs[f.src])
         fid = f"{pid}-F{j + 1:02d}"
         site_node: dict[int, str] = {}
         p_sum = q_sum = s_abs = 0.0
         n_cust = 0
-        for s in sorted({int(r.site) for r in f["rows"]}, key=lambda s: rank[s]):
+        for s in sorted({int(r.site) for r in f.rows}, key=lambda s: rank[s]):
             grp = need[(s, j)]
             k = groups_at.get(s, 0)
             groups_at[s] = k + 1
@@ -461,9 +471,9 @@ def _park_assets(planner: Planner, res: ParkResult, st: Any, ex: set[str], out: 
                               "vn_kv": a.vn_kv, "source_ref": src,
                               "geometry": shapely.Point(a.site_xy[hub])})
         bb_node = str(cn.node_ids[cn.bs_busbar_node[b]])
-        coords = np.asarray(a.src_coords[f["src"]], float)
+        coords = np.asarray(a.src_coords[f.src], float)
         new_segs.append(seg_row(f"{fid}-S0", bb_node, hub_node, fid, cond,
-                                a.src_route_m[f["src"]] / 1000.0, _line(coords[::-1])))
+                                a.src_route_m[f.src] / 1000.0, _line(coords[::-1])))
         for way in (True, False):
             sites = sorted((s for s in site_node if s != hub and forward[pos[s]] == way),
                            key=lambda s: fwd[pos[s]] if way else bwd[pos[s]])
@@ -492,10 +502,10 @@ def _park_assets(planner: Planner, res: ParkResult, st: Any, ex: set[str], out: 
             "connection_mode": st.park_feeder_mode, "n_customers": n_cust, "source_ref": src})
         bs_bays[b] += 1
         bs_ds[b] += complex(p_sum, q_sum)
-        ss_inc[int(a.src_ss[f["src"]])] += s_abs
+        ss_inc[int(a.src_ss[f.src])] += s_abs
         out.park_feeders.append({"feeder_id": fid, "bus_section_id": str(cn.bs_ids[b]),
-                                 "load_mva": f["mva"], "customers": f["cust"],
-                                 "capacity_mva": cap, "packing_mva": f["w"]})
+                                 "load_mva": f.mva, "customers": f.cust,
+                                 "capacity_mva": cap, "packing_mva": f.w})
 
 
 def recheck_parcel(planner: Planner, res: ParkResult, parcel_id: str,
