@@ -20,6 +20,7 @@ include).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -95,7 +96,7 @@ class OptionSet:
         return int(self.parcel.size)
 
 
-def network_circuits(results: list[tuple[Demand, list[LevelResult]] | Exception],
+def network_circuits(results: Sequence[tuple[Demand, list[LevelResult]] | Exception],
                      n_circuits: np.ndarray, st: ParkSettings, voltage_margin_pct: float
                      ) -> Circuits:
     """The kept existing-network circuits of every parcel (see the module notes).

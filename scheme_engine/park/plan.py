@@ -215,18 +215,19 @@ def _decode(planner: Planner, park: ParkInput, results: list, m: JointModel, sol
     if abs_gap <= 1e-9 * max(1.0, abs(sol.objective)):  # proven optimal (float noise)
         abs_gap = 0.0
     cost_part = cost_part if abs(cost_part) > 1e-6 else 0.0
-    stats = {**sol.as_dict(), "penalty_part": penalty, "cost_part": cost_part,
-             "abs_gap": abs_gap,
-             "gap_costs": abs_gap / cost_part if cost_part > 0 else
-             (0.0 if abs_gap == 0 else float("inf")),
-             "greedy_objective": base.objective,
-             "greedy_unserved": int(np.round(base.v[m.blocks["u"]]).sum()),
-             "greedy_seconds": round(base.seconds, 3),
-             "n_parcels": int(m.n_parcels), "n_reserved": int(reserved.sum()),
-             "n_unserved": int((~reserved).sum()), "n_bad": int(len(park.bad)),
-             "connection_cost_cny": float(parcels.get("cost_cny", pd.Series(dtype=float)).sum()),
-             "new_asset_cost_cny": asset_cost}
-    stats["total_cost_cny"] = stats["connection_cost_cny"] + asset_cost
+    connection_cost = float(parcels.get("cost_cny", pd.Series(dtype=float)).sum())
+    stats: dict[str, Any] = {
+        **sol.as_dict(), "penalty_part": penalty, "cost_part": cost_part,
+        "abs_gap": abs_gap,
+        "gap_costs": abs_gap / cost_part if cost_part > 0 else
+        (0.0 if abs_gap == 0 else float("inf")),
+        "greedy_objective": base.objective,
+        "greedy_unserved": int(np.round(base.v[m.blocks["u"]]).sum()),
+        "greedy_seconds": round(base.seconds, 3),
+        "n_parcels": int(m.n_parcels), "n_reserved": int(reserved.sum()),
+        "n_unserved": int((~reserved).sum()), "n_bad": int(len(park.bad)),
+        "connection_cost_cny": connection_cost, "new_asset_cost_cny": asset_cost,
+        "total_cost_cny": connection_cost + asset_cost}
     return ParkResult(park.park_id, parcels, park.bad, routes, new_assets, stats, ledger, prior,
                       park, m, sol, base, pd.DataFrame(circuits))
 
@@ -358,7 +359,8 @@ def _unserved_reasons(planner: Planner, results: list, m: JointModel, sol: Solut
     act = m.A @ sol.v
     has_opt = np.zeros(m.n_parcels, bool)
     has_opt[m.options.parcel] = True
-    for p in np.flatnonzero(~served):
+    # plain ints: the parcel is a key of the returned dict
+    for p in [int(i) for i in np.flatnonzero(~served)]:
         if not has_opt[p]:
             res = results[p]
             if isinstance(res, Exception):
