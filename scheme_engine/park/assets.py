@@ -161,8 +161,8 @@ def park_assets(planner: Planner, park: ParkInput, st: ParkSettings) -> ParkAsse
     inv = inv.ravel()
     m = int(inv.max()) + 1
     cnt = np.bincount(inv, minlength=m)
-    site_xy = np.column_stack([np.bincount(inv, xy[:, 0], m), np.bincount(inv, xy[:, 1], m)])
-    site_xy /= cnt[:, None]
+    site_xy = (np.column_stack([np.bincount(inv, xy[:, 0], m), np.bincount(inv, xy[:, 1], m)])
+               / cnt[:, None])
     centre = xy.mean(axis=0)
     # ring tour: nearest neighbour from the site nearest the park's centre
     order = [int(np.argmin(np.hypot(*(site_xy - centre).T)))]
@@ -170,8 +170,8 @@ def park_assets(planner: Planner, park: ParkInput, st: ParkSettings) -> ParkAsse
     left[order[0]] = False
     while left.any():
         last = site_xy[order[-1]]
-        cand = np.flatnonzero(left)
-        nxt = int(cand[np.argmin(np.hypot(*(site_xy[cand] - last).T))])
+        todo = np.flatnonzero(left)
+        nxt = int(todo[np.argmin(np.hypot(*(site_xy[todo] - last).T))])
         order.append(nxt)
         left[nxt] = False
     ordr = np.array(order)

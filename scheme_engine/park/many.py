@@ -119,9 +119,9 @@ def _groups(planner: Any, parks: dict[str, tuple[gpd.GeoDataFrame, Any]],
             reach.append(set())
             continue
         b = m[ok].total_bounds
-        c = np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2])
+        centre = np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2])
         rad = float(np.hypot(b[2] - b[0], b[3] - b[1]) / 2) + r_max
-        reach.append(set(int(i) for i in tree.query_ball_point(c, rad)))
+        reach.append(set(int(i) for i in tree.query_ball_point(centre, rad)))
     parent = list(range(len(ids)))
 
     def find(i: int) -> int:
@@ -232,7 +232,7 @@ def run_many(network: str, parks_path: str, out: str, *, settings: Any, policy_n
     args = (policy_name,)
     if workers == 0 and scheduler is None:
         for grp in groups:
-            prior = None
+            prior: dict | None = None
             for pid in grp:
                 doc = done_doc(pid)
                 if doc is None:
@@ -255,18 +255,20 @@ def run_many(network: str, parks_path: str, out: str, *, settings: Any, policy_n
         try:
             futs = []
             for grp in groups:
-                prior: Any = None
+                # the reservations before each park: a done park's, or the future of the
+                # park planned before it (dask passes its result to _chain)
+                prior_dep: object = None
                 for pid in grp:
                     doc = done_doc(pid)
                     if doc is not None:
                         results[pid] = doc
-                        prior = doc.get("reservations")
+                        prior_dep = doc.get("reservations")
                         continue
-                    fut = client.submit(_chain, network, policy_name, pid, files[pid], prior,
+                    fut = client.submit(_chain, network, policy_name, pid, files[pid], prior_dep,
                                         str(outp), st, on_bad, solver, lang, key=f"park-{pid}",
                                         pure=False)
                     futs.append(fut)
-                    prior = fut
+                    prior_dep = fut
             for fut in as_completed(futs):
                 doc = fut.result()
                 results[doc["park_id"]] = doc

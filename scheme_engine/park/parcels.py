@@ -194,7 +194,9 @@ def check_parcels(gdf: gpd.GeoDataFrame, planner: Planner, *, park_id: str = "pa
                     for gg, p in zip(geom, is_poly, strict=True)], dtype=object)
     mark(~ok_geom, "invalid_geometry", why)
     # metric geometry in the network's CRS
-    metric = gpd.GeoSeries(np.where(ok_geom, geom, None), crs="EPSG:4326").to_crs(planner.cn.crs)
+    kept = geom.copy()
+    kept[~ok_geom] = None  # what is not a valid polygon stays out of the projection
+    metric = gpd.GeoSeries(kept, crs="EPSG:4326").to_crs(planner.cn.crs)
     area = np.where(ok_geom, shapely.area(metric.values.astype(object)), 0.0)
     area = np.nan_to_num(area.astype(float))
     mark(ok_geom & (area < st.parcel_min_area_m2), "zero_area",

@@ -341,10 +341,10 @@ def _park_delta(g: _Greedy, m: JointModel, o: int) -> tuple[np.ndarray, np.ndarr
                 break
         if y.sum() + new_y.sum() < 2:
             return None
-    for x in np.flatnonzero(new_y):
-        add(ys + int(x), float(new_y[x]))
-        if not used[x]:
-            add(qs + int(x), 1.0)
+    for grown in np.flatnonzero(new_y):
+        add(ys + int(grown), float(new_y[grown]))
+        if not used[grown]:
+            add(qs + int(grown), 1.0)
     dgs[src] = dgs.get(src, 0.0) + dg
     # units: one more per new feeder beyond the first (a site may split at the boundary)
     need = (g.v[es:es + a.n_sites].sum() + sum(v for c, v in dz.items() if es <= c < es + a.n_sites)

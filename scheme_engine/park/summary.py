@@ -168,7 +168,8 @@ def _years(planner: Planner, res: ParkResult, lim: Limits, mva_by_id: dict[str, 
     fpos = pd.Index(cn.feeder_ids.astype(str))
     spos = pd.Index(cn.ss_ids.astype(str))
     years = sorted(int(y) for y in r["planned_year"].unique())
-    out_f, out_s = [], []
+    out_f: list[dict[str, Any]] = []
+    out_s: list[dict[str, Any]] = []
     for col, pos, kind in (("feeder_id", fpos, "f"), ("substation_id", spos, "s")):
         rows = []
         for c in [col] + ([col + "_2"] if col + "_2" in r.columns else []):
