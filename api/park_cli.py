@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+if TYPE_CHECKING:
+    from viz.labels import Lang  # type only: viz is imported when a map is written
 
 def add_park_commands(sub: Any) -> None:
     """The ``park`` command group."""
@@ -122,7 +124,7 @@ def run_park_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_map(planner: Any, res: Any, path: Path, lang: str, network: str | None = None
+def write_map(planner: Any, res: Any, path: Path, lang: Lang, network: str | None = None
               ) -> Path:
     """The designer park map (parcels, routes, new assets, heat map after reservations)."""
     from scheme_engine.park.heatmap import capacity_heatmap
