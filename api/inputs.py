@@ -4,7 +4,8 @@ Every document a user hands to a command (an application, a plan, letter fields)
 a size limit, text in any common encoding (UTF-8 with or without BOM, UTF-16/32 with BOM,
 GB 18030 as Chinese office software writes it) or a refusal naming the file, JSON with a
 nesting limit, and an object where one is expected. Output paths are checked before any work:
-a folder, a missing or read-only parent is refused naming the flag. Every refusal is an
+a folder, a missing or read-only parent is refused naming the flag (the writing itself is
+:mod:`grid_models.userfiles`). Every refusal is an
 :class:`~grid_models.errors.InputError` (exit 2), never a traceback.
 
 The limits below are software safety limits (a document a person writes is a few kB), not
@@ -121,18 +122,4 @@ def output_file(path: str | os.PathLike, flag: str) -> Path:
         raise InputError(f"{flag}: cannot write into {parent}", field=flag)
     if p.exists() and not os.access(p, os.W_OK):
         raise InputError(f"{flag}: {p} is not writable", field=flag)
-    return p
-
-
-def output_folder(path: str | os.PathLike, flag: str) -> Path:
-    """A folder a command may write into (created when missing)."""
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise InputError(f"{flag}: {p} is a file; give a folder", field=flag)
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{flag}: cannot create {p} ({exc.strerror or exc})", field=flag) from None
-    if not os.access(p, os.W_OK):
-        raise InputError(f"{flag}: cannot write into {p}", field=flag)
     return p

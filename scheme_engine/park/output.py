@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from grid_models.errors import InputError
+from grid_models.userfiles import ensure_folder
 
 from .heatmap import capacity_heatmap
 from .summary import park_summary, summary_markdown
@@ -121,13 +121,7 @@ def write_park_outputs(planner: Planner, res: ParkResult, out_dir: str | Path,
     InputError
         ``out_dir`` exists and is not a folder, or cannot be written.
     """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder", field="out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot create ({exc.strerror})", field="out") from None
+    out = ensure_folder(out_dir, "out")
     paths: dict[str, Path] = {}
     layers = geodata(planner, res)
     gpkg = out / "park_plan.gpkg"

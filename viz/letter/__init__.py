@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grid_models.userfiles import ensure_folder
+
 from ..labels import Lang
 from .content import Letter, build_letter, scheme_by_rank
 
@@ -31,7 +33,7 @@ def write_letter(result: dict, rank: int, out_dir: str | Path, lang: Lang = "zh"
     dict
         ``{"pdf": Path, "docx": Path}``.
     """
-    from grid_models.errors import GridSchemeError, InputError
+    from grid_models.errors import GridSchemeError
 
     try:
         import docx  # noqa: F401
@@ -44,14 +46,7 @@ def write_letter(result: dict, rank: int, out_dir: str | Path, lang: Lang = "zh"
     from .pdf import write_pdf
 
     letter = build_letter(result, rank, lang, info)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder", field="out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot create the folder ({exc.strerror})",
-                         field="out") from None
+    out = ensure_folder(out_dir, "out")
     name = stem or f"reply_letter_scheme{rank}_{lang}"
     return {"pdf": write_pdf(letter, out / f"{name}.pdf"),
             "docx": write_docx(letter, out / f"{name}.docx")}

@@ -17,6 +17,8 @@ import numpy as np
 import shapely
 from branca.element import Element, Figure
 
+from grid_models.userfiles import write_text_file
+
 from ..assets import LEAFLET_CSS, LEAFLET_JS, MAP_CSS, script_tag, style_tag
 from ..datafiles import class_colour
 from ..escape import html_text as h
@@ -248,8 +250,4 @@ def write_park_map(path: str | Path, lang: Lang = "zh", **kwargs: Any) -> Path:
     m = park_map(lang=lang, html_dir=p.parent, **kwargs)
     html = m.get_root().render().replace(
         "<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', 1)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(p)
-    return p
+    return write_text_file(p, html, "out", "park_map.html")

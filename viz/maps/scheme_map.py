@@ -24,6 +24,7 @@ import numpy as np
 from branca.element import Element, Figure
 
 from grid_models.errors import InputError
+from grid_models.userfiles import write_text_file
 
 from ..assets import LEAFLET_CSS, LEAFLET_JS, MAP_CSS, MAP_JS, script_tag, style_tag
 from ..datafiles import value
@@ -326,16 +327,7 @@ def write_scheme_map(result: dict, path: str | Path, lang: Lang = "zh", **kwargs
         ``path`` is a directory or cannot be written.
     """
     p = Path(path)
-    if p.is_dir():
-        raise InputError(f"--map {p}: is a directory; give a file name such as {p / 'map.html'}",
-                         field="map")
+    if p.is_dir():  # refused before the page is built
+        return write_text_file(p, "", "map", "map.html")
     kwargs.setdefault("html_dir", p.parent)
-    html = map_html(result, lang, **kwargs)
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(p)
-    except OSError as exc:
-        raise InputError(f"--map {p}: cannot write ({exc.strerror})", field="map") from None
-    return p
+    return write_text_file(p, map_html(result, lang, **kwargs), "map", "map.html")

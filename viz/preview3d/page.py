@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grid_models.errors import InputError
+from grid_models.userfiles import write_text_file
 
 from ..assets import THREE_JS, VIEWER_CSS, VIEWER_JS, script_tag, style_tag
 from ..escape import html_text, script_json
@@ -45,16 +46,7 @@ def preview3d_html(result: dict, lang: Lang = "zh", *, roads: dict | None = None
 def write_preview3d(result: dict, path: str | Path, lang: Lang = "zh", **kwargs) -> Path:
     """Write the 3D preview page to ``path`` (atomic) and return the path."""
     p = Path(path)
-    if p.is_dir():
-        raise InputError(f"--preview3d {p}: is a directory; give a file name such as "
-                         f"{p / 'preview3d.html'}", field="preview3d")
-    html = preview3d_html(result, lang, **kwargs)
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(p)
-    except OSError as exc:
-        raise InputError(f"--preview3d {p}: cannot write ({exc.strerror})",
-                         field="preview3d") from None
-    return p
+    if p.is_dir():  # refused before the page is built
+        return write_text_file(p, "", "preview3d", "preview3d.html")
+    return write_text_file(p, preview3d_html(result, lang, **kwargs), "preview3d",
+                           "preview3d.html")
