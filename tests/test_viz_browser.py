@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("playwright")
 
 from tests.viz_plans import HOSTILE, network, plan  # noqa: E402
-from viz.browser import PageLog, browser_context, chromium_available, open_page  # noqa: E402
+from viz.browser import PageLog, browser_context, chromium_available, drag, open_page  # noqa: E402
 from viz.maps import Basemap, write_scheme_map  # noqa: E402
 from viz.network_layers import feeders_geojson, roads_geojson  # noqa: E402
 from viz.preview3d import write_preview3d  # noqa: E402
@@ -205,13 +205,7 @@ def test_preview3d_renders_moves_and_switches(ctx, tmp_path: Path) -> None:
     assert (np.abs(arr - background).sum(axis=2) > 30).mean() > 0.01  # something is drawn
     assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 20
     # drag to orbit the camera: the picture changes
-    box = page.locator("#gs3d canvas").bounding_box()
-    cx, cy = box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6
-    page.mouse.move(cx, cy)
-    page.mouse.down()
-    page.mouse.move(cx + 200, cy + 40, steps=8)
-    page.mouse.up()
-    page.wait_for_timeout(300)
+    drag(page, page.locator("#gs3d canvas").bounding_box(), 200, 40)
     after = _canvas_png(page)
     assert _changed_fraction(before, after) > 0.01
     # alternatives are switchable: button 2 shows scheme 2 only

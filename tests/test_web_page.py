@@ -22,7 +22,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 from tests.viz_plans import HOSTILE  # noqa: E402
-from viz.browser import PageLog, browser_context, chromium_available, open_page  # noqa: E402
+from viz.browser import PageLog, browser_context, chromium_available, drag, open_page  # noqa: E402
 
 if not chromium_available():
     if os.environ.get("GRIDSCHEME_REQUIRE_BROWSER"):  # set by .ci/run: CI must run them
@@ -192,13 +192,7 @@ def test_web_flow_plan_compare_toggle_3d_letter(ctx, svc, tmp_path: Path) -> Non
     before = _canvas_pixels(frame)
     background = before[5, -5]
     assert (np.abs(before - background).sum(axis=2) > 30).mean() > 0.01
-    box = page.locator("#gs-3d").bounding_box()
-    cx, cy = box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6
-    page.mouse.move(cx, cy)
-    page.mouse.down()
-    page.mouse.move(cx + 180, cy + 40, steps=8)
-    page.mouse.up()
-    page.wait_for_timeout(300)
+    drag(page, page.locator("#gs-3d").bounding_box(), 180, 40)
     after = _canvas_pixels(frame)
     assert (np.abs(after - before).sum(axis=2) > 30).mean() > 0.01
     assert "方案 1" in frame.locator(".gs3d-panel").inner_text()

@@ -99,3 +99,26 @@ def open_page(ctx: Any, url: str, log: PageLog | None = None, wait_ms: int = 300
     page.goto(url, wait_until="load")
     page.wait_for_timeout(wait_ms)
     return page, log
+
+
+def drag(page: Any, box: dict[str, float], dx: float, dy: float, settle_ms: int = 300) -> None:
+    """Drag the mouse across an element the way a user orbits a 3D view.
+
+    Parameters
+    ----------
+    page
+        Playwright page.
+    box
+        The element's bounding box (``locator.bounding_box()``); the drag starts at 60 % of
+        its width and height, away from the overlaid buttons in the corners.
+    dx, dy
+        Drag distance in CSS pixels.
+    settle_ms
+        Time to let the animation loop redraw after the drag.
+    """
+    cx, cy = box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + dx, cy + dy, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(settle_ms)
