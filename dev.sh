@@ -28,8 +28,12 @@ case "${1:-}" in
     setup "[all]"
     shift
     # PostgreSQL for the service tests: started when installed (else they skip, and fail in CI)
+    # (only the URL is taken from its output, never eval'd: a stray line cannot run as a command)
     if [ -z "${GRIDSCHEME_TEST_POSTGRES_URL:-}" ] && pg_env=$(.ci/postgres.sh); then
-      eval "$pg_env"
+      pg_url=$(printf '%s\n' "$pg_env" | sed -n 's/^export GRIDSCHEME_TEST_POSTGRES_URL=//p' | tail -1)
+      if [ -n "$pg_url" ]; then
+        export GRIDSCHEME_TEST_POSTGRES_URL="$pg_url"
+      fi
     fi
     # the gates (issue 11): lint and type errors stop the run before the tests (set -e)
     "$VENV/bin/ruff" check .
