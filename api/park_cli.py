@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
 if TYPE_CHECKING:
     from viz.labels import Lang  # type only: viz is imported when a map is written
 
@@ -82,6 +80,8 @@ def load_planner(network: str, policy_name: str, no_cache: bool = False) -> Any:
 
 def run_park_plan(args: argparse.Namespace) -> int:
     """Plan one park and write its files."""
+    from tqdm import tqdm  # (here: `gridscheme plan` builds this parser too)
+
     from scheme_engine.park import check_parcels, plan_park, read_parcels_file
     from scheme_engine.park.output import write_park_outputs
 

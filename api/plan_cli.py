@@ -7,8 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 DEMO_NETWORK = Path(__file__).resolve().parent.parent / "grid_models" / "demo" / "demo_city_S.gpkg"
 
 
@@ -248,6 +246,8 @@ def render_table(doc: dict, lang: str = "zh") -> str:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Build, validate and summarise the demo city, then plan sample applications."""
+    from tqdm import tqdm  # (here, not at the top: a plan shows no progress bar)
+
     from grid_models.io import read_network
     from grid_models.validation import validate
     from scheme_engine.engine import Planner
@@ -271,9 +271,9 @@ def run_demo(args: argparse.Namespace) -> int:
     nodes = net.nodes
     # A sample application next to a dist. transformer near the middle of the city.
     mid = nodes.geometry.distance(nodes.geometry.union_all().centroid).idxmin()
-    from pyproj import Transformer
+    from grid_models.crs import transformer
 
-    tr = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
+    tr = transformer(net.crs, "EPSG:4326")
     x, y = nodes.geometry.iloc[mid].x + 120, nodes.geometry.iloc[mid].y + 80
     lon, lat = tr.transform(x, y)
     app = {"customer_name": "示范数据中心", "lon": round(lon, 6), "lat": round(lat, 6),

@@ -127,7 +127,6 @@ import json
 import os
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,7 +138,7 @@ from pyproj import CRS, Transformer
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from .crs import WGS84, metric_crs_for, parse_crs
+from .crs import WGS84, metric_crs_for, parse_crs, transformer
 from .errors import InputError, NetworkFormatError
 from .network import Network
 from .policy import load_policy
@@ -1218,10 +1217,8 @@ def _geometry(net: Any, topo: _Topo, tables: dict[str, pd.DataFrame], src_crs: C
                 crs=out_crs, approximate=approximate if surveyed else np.zeros_like(approximate))
 
 
-@lru_cache(maxsize=16)
 def _transformer(src: CRS, dst: CRS) -> Transformer:
-    # Building a Transformer queries the PROJ database (~0.1-0.5 s): keep the few used.
-    return Transformer.from_crs(src, dst, always_xy=True)
+    return transformer(src, dst)
 
 
 def _drawn_lengths(node_xy: np.ndarray, lines: list, topo: _Topo) -> np.ndarray:

@@ -14,6 +14,9 @@ Standard types (conductors, transformers) live in ``grid_models/data/standard_ty
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
+import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -299,8 +302,11 @@ def load_policy(name_or_path: str | Path = "default") -> Policy:
     p = Path(name_or_path)
     if (POLICY_DIR / key).is_dir() and "/" not in key and "\\" not in key:
         folder = POLICY_DIR / key
-        base = None if key == "default" else load_policy("default")
-        pol = _from_folder(key, folder, base)
+        pol = _read_bundled(key)
+        if pol is None:
+            base = None if key == "default" else load_policy("default")
+            pol = _from_folder(key, folder, base)
+            _write_bundled(key, pol)
         cache[key] = pol  # bundled profiles are immutable at run time
         return pol
     if p.is_dir():
@@ -313,6 +319,55 @@ def load_policy(name_or_path: str | Path = "default") -> Policy:
 
 
 _CACHE: dict[str, Policy] = {}
+
+
+# A bundled profile, once read and checked, is kept pickled beside the compiled views
+# (grid_models.cache.cache_dir): reading and checking its ~25 CSV tables costs ~0.1 s, a tenth
+# of a `gridscheme plan`. The key covers every byte it was made from (the profile's and the
+# default's CSV files, this module and the schema module, the pandas version), so an edited
+# table or schema is read afresh; an unreadable entry is ignored and rewritten.
+def _bundled_key(name: str) -> str:
+    h = hashlib.sha256(f"{name}\n{pd.__version__}\n".encode())
+    here = Path(__file__).parent
+    for f in (here / "policy.py", here / "policy_schema.py"):
+        h.update(f.read_bytes())
+    for folder in sorted({POLICY_DIR / "default", POLICY_DIR / name}):
+        for f in sorted(folder.glob("*.csv")):
+            h.update(f"{folder.name}/{f.name}\n".encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:32]
+
+
+def _bundled_path(name: str) -> Path:
+    from .cache import cache_dir  # (lazy: the cache module imports the compiled view)
+
+    return cache_dir() / f"policy-{name}-{_bundled_key(name)}.pkl"
+
+
+def _read_bundled(name: str) -> Policy | None:
+    try:
+        with open(_bundled_path(name), "rb") as fh:
+            pol = pickle.load(fh)
+    except Exception:  # noqa: BLE001 - absent, unreadable or from other code: read the CSVs
+        return None
+    return pol if isinstance(pol, Policy) and pol.name == name else None
+
+
+def _write_bundled(name: str, pol: Policy) -> None:
+    _ = pol.policy_id  # kept with it (hashing every table costs ~10 ms)
+    try:
+        path = _bundled_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(pol, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass  # a read-only cache folder only costs the next process the CSV reading
 
 
 def _merge_parameters(base: pd.DataFrame, override: pd.DataFrame, where: str) -> pd.DataFrame:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pyproj import Transformer
 
 from grid_models.compiled import CompiledNetwork
+from grid_models.crs import transformer
 from grid_models.policy import Policy
 
 from . import rules, short_circuit
@@ -63,7 +63,7 @@ class SchemeBuilder:
         self.cn = cn
         self.policy = policy
         self.cond_rec = conductor_records
-        self.to_wgs = Transformer.from_crs(cn.crs, "EPSG:4326", always_xy=True)
+        self.to_wgs = transformer(cn.crs, "EPSG:4326")
         self.feeder_pos = {str(f): i for i, f in enumerate(cn.feeder_ids)}
 
     # ------------------------------------------------------------------ schemes

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
 from grid_models.compiled import CompiledNetwork, compile_network
+from grid_models.crs import transformer
 from grid_models.errors import ApplicationError, GridSchemeError, ValidationReport
 from grid_models.policy import Policy, StandardTypes, load_policy, load_standard_types
 
@@ -77,9 +77,8 @@ class Planner:
             self._network = network
             self.cn = compile_network(network, self.policy, standard_types=self.std,
                                       validation=None if validate else ValidationReport())
-        self._to_metric = {c: Transformer.from_crs(c, self.cn.crs, always_xy=True)
-                           for c in ("EPSG:4326", "EPSG:4490")}
-        self._to_wgs = Transformer.from_crs(self.cn.crs, "EPSG:4326", always_xy=True)
+        self._to_metric = {c: transformer(c, self.cn.crs) for c in ("EPSG:4326", "EPSG:4490")}
+        self._to_wgs = transformer(self.cn.crs, "EPSG:4326")
         self.levels = np.unique(np.round(self.cn.node_vn_kv[self.cn.parent >= -1], 3))
         self._conductors = {float(v): rules.conductors_for(self.std, self.policy, float(v))
                             for v in self.levels if _has_conductors(self.std, float(v))}

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grid_models.policy import Policy
+
 from . import rules
 from .application import Application
 from .builder import LevelResult, SchemeBuilder
@@ -178,10 +180,9 @@ def _new_substation(builder: SchemeBuilder, app: Application, demand: Demand,
                     mode: rules.SupplyMode) -> Scheme:
     """The smallest substation project of ``remedy_substations.csv`` whose range covers the
     application."""
-    t = builder.policy.table("remedy_substations").sort_values("max_kva")
-    fit = t[t["max_kva"] >= app.requested_kva]
-    row = (fit if len(fit) else t).iloc[0 if len(fit) else -1]
-    key, cost, vn = str(row["project"]), float(row["cost_cny"]), float(row["vn_kv"])
+    projects = _substation_projects(builder.policy)
+    fit = [r for r in projects if r[0] >= app.requested_kva]
+    _, key, cost, vn = fit[0] if fit else projects[-1]
     return Scheme(rank=0, feasible=False, score=cost, voltage_kv=vn,
                   supply_mode=mode.mode, tier=mode.tier, design_demand_kw=demand.p_mw * 1000,
                   power_factor=demand.power_factor, circuits=[], equipment=[{"item": key}],
@@ -194,3 +195,15 @@ def _new_substation(builder: SchemeBuilder, app: Application, demand: Demand,
                                      f"expanded {vn:g} kV substation is needed (a grid project, "
                                      "special-case process)."},
                   remedy={"type": "new_substation", "order": 2, "project": key, "cost_cny": cost})
+
+
+def _substation_projects(policy: Policy) -> list[tuple[float, str, float, float]]:
+    """``remedy_substations.csv`` as (max_kva, project, cost_cny, vn_kv) rows by max_kva,
+    read once per policy (a pandas sort and filter per application cost ~1 ms)."""
+    cache = policy.__dict__.get("_remedy_substations")
+    if cache is None:
+        t = policy.table("remedy_substations").sort_values("max_kva", kind="stable")
+        cache = [(float(r.max_kva), str(r.project), float(r.cost_cny), float(r.vn_kv))
+                 for r in t.itertuples(index=False)]
+        policy.__dict__["_remedy_substations"] = cache
+    return cache

@@ -29,9 +29,9 @@ def roads_geojson(net: Any, result: dict, margin_m: float = 600.0) -> dict | Non
     box = _bbox(result, margin_m)
     if roads is None or len(roads) == 0 or box is None:
         return None
-    from pyproj import Transformer
+    from grid_models.crs import transformer
 
-    tr = Transformer.from_crs("EPSG:4326", roads.crs, always_xy=True)
+    tr = transformer("EPSG:4326", roads.crs)
     x0, y0 = tr.transform(box[0], box[1])
     x1, y1 = tr.transform(box[2], box[3])
     hit = roads.iloc[roads.sindex.query(shapely.box(x0, y0, x1, y1), predicate="intersects")]

@@ -10,7 +10,7 @@ from grid_models.errors import PolicyError
 from grid_models.policy import Policy
 from grid_models.policy_schema import did_you_mean
 
-from .base import REGISTRY, CheckSpec
+from .base import REGISTRY, CheckSpec, fill
 from .inputs import CheckInputs
 
 
@@ -100,8 +100,8 @@ def run_checks(x: CheckInputs, policy: Policy, shape: tuple[int, ...]) -> CheckR
     ok = np.ones(shape, bool)
     for sp in specs:
         v, lim = sp.compute(x)
-        v = np.broadcast_to(v, shape)
-        lim = np.broadcast_to(lim, shape)
+        v = fill(v, shape)
+        lim = fill(lim, shape)
         p = sp.passed(v, lim)
         values[sp.name], limits[sp.name], passed[sp.name] = v, lim, p
         if sp.name not in flag_only:

@@ -17,9 +17,9 @@ import json
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
 from grid_models.compiled import SQRT3, CompiledNetwork
+from grid_models.crs import transformer
 from grid_models.policy import Policy
 
 from .ledger import Ledger, Limits
@@ -28,7 +28,7 @@ COORD_DIGITS = 7
 
 
 def _to_wgs(cn: CompiledNetwork, geoms: np.ndarray) -> np.ndarray:
-    tr = Transformer.from_crs(cn.crs, "EPSG:4326", always_xy=True)
+    tr = transformer(cn.crs, "EPSG:4326")
 
     def f(xy: np.ndarray) -> np.ndarray:
         lon, lat = tr.transform(xy[:, 0], xy[:, 1])

@@ -21,8 +21,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 
+from grid_models.crs import transformer
 from grid_models.userfiles import ensure_folder
 
 from .heatmap import capacity_heatmap
@@ -66,7 +66,7 @@ def _default(o: Any) -> Any:
 def geodata(planner: Planner, res: ParkResult) -> dict[str, gpd.GeoDataFrame]:
     """The three layers (EPSG:4326)."""
     cn = planner.cn
-    tr = Transformer.from_crs(cn.crs, "EPSG:4326", always_xy=True)
+    tr = transformer(cn.crs, "EPSG:4326")
 
     def wgs(xy: np.ndarray) -> np.ndarray:
         lon, lat = tr.transform(xy[:, 0], xy[:, 1])
