@@ -6,6 +6,7 @@ objects here (arrays inside, objects only at this boundary).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from .costs import on_property_m
 from .demand import Demand
 from .evaluation import Options, binding_many
 from .explain import explain
+from .frame_columns import column
 from .optimise import Selection
 from .routing import ROUTE_CLASSES
 from .scheme import Check, Circuit, Conductor, Connection, Scheme, trusted
@@ -151,14 +153,12 @@ class SchemeBuilder:
                  "coordinates": np.round(np.column_stack([lons, lats]), 7).tolist()}
         cond = self.cond_rec[cand.vn_kv][t]
         res = o.checks
-        checks = []
-        for sp in res.specs:
-            v = float(res.values[sp.name][c, t])
-            lim = float(res.limits[sp.name][c, t])
-            checks.append(trusted(Check, dict(
-                name=sp.name, label_zh=sp.label_zh, label_en=sp.label_en, value=round(v, 6),
-                limit=round(lim, 6) if np.isfinite(lim) else UNBOUNDED, unit=sp.unit,
-                passed=bool(res.passed[sp.name][c, t]), binding=sp.name == bind_name)))
+        values, limits, passed = res.at(c, t)
+        checks = [trusted(Check, dict(
+            name=sp.name, label_zh=sp.label_zh, label_en=sp.label_en, value=round(v, 6),
+            limit=round(lim, 6) if math.isfinite(lim) else UNBOUNDED, unit=sp.unit,
+            passed=ok, binding=sp.name == bind_name))
+            for sp, v, lim, ok in zip(res.specs, values, limits, passed, strict=True)]
         length = float(routes.length_m[c])
         prop = float(on_property_m(routes, self.policy)[c])
         cable = o.construction[c] == "cable"
@@ -298,7 +298,7 @@ class SchemeBuilder:
             : self.policy.params.rejected_shown]
         if bad.size == 0:
             return []
-        imax = o.conductors["max_i_ka"].to_numpy()
+        imax = column(o.conductors, "max_i_ka")
         ts = np.argmax(np.where(o.allowed[bad], imax[None, :], -np.inf), axis=1)
         binds = binding_many(o, bad, ts)
         out = []

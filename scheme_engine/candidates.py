@@ -22,6 +22,11 @@ K_BUSBAR, K_RMU, K_SWST, K_TAP, K_EXISTING, K_STATION = range(6)
 BAY_KINDS = (K_RMU, K_SWST, K_STATION)
 #: node kind code (grid_models.compiled.NODE_KIND_CODES) -> connection kind
 _NODE_BAY_KIND = {1: K_RMU, 2: K_SWST, 6: K_STATION}
+#: the same as a look-up array (other node kinds with bays count as switching stations)
+_NODE_BAY_KIND_LUT = np.full(256, K_SWST, np.int8)
+_NODE_BAY_KIND_LUT[list(_NODE_BAY_KIND)] = list(_NODE_BAY_KIND.values())
+#: whether a connection kind occupies a bay, by kind code
+IS_BAY_KIND = np.isin(np.arange(len(KINDS)), BAY_KINDS)
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,7 @@ def _query(cn: CompiledNetwork, xy: np.ndarray, vn: float, r: float,
     bay = cn.bay_nodes.get(vn)
     if bay is not None:
         idx, d = bay.query_radius(xy, r)
-        nk = cn.node_kind[idx]
-        k = np.select([nk == code for code in _NODE_BAY_KIND], list(_NODE_BAY_KIND.values()),
-                      K_SWST)
+        k = _NODE_BAY_KIND_LUT[cn.node_kind[idx]]
         parts.append(_from_nodes(cn, idx, d, k))
     bb = cn.busbar_sections.get(vn)
     if bb is not None:
@@ -164,7 +167,8 @@ class _Pieces:
         within ``r`` of ``xy``, or None."""
         if self.tree is None:
             return None
-        idx = np.asarray(self.tree.query_ball_point(xy, r + self.half), dtype=np.int64)
+        # sorted: a segment's pieces are consecutive, so each segment is one run of ``idx``
+        idx = np.sort(np.asarray(self.tree.query_ball_point(xy, r + self.half), dtype=np.int64))
         if idx.size == 0:
             return None
         a, b = self.p0[idx], self.p1[idx]
@@ -174,9 +178,14 @@ class _Pieces:
         p = a + t[:, None] * ab
         d = np.hypot(*(xy - p).T)
         seg = self.seg[idx]
-        o = np.lexsort((d, seg))  # per segment, its nearest piece first
-        first = np.r_[True, seg[o][1:] != seg[o][:-1]]
-        k = o[first]
+        # per segment (run), its nearest piece: the first piece at the run's minimum
+        first = np.empty(seg.size, bool)
+        first[0] = True
+        np.not_equal(seg[1:], seg[:-1], out=first[1:])
+        run = np.cumsum(first) - 1
+        at_min = np.flatnonzero(d == np.minimum.reduceat(d, np.flatnonzero(first))[run])
+        k = at_min[np.concatenate(([True], run[at_min][1:] != run[at_min][:-1]))]
+        k = k[np.argsort(seg[k], kind="stable")]  # by segment id, as before
         keep = d[k] <= r
         k = k[keep]
         if k.size == 0:

@@ -28,6 +28,7 @@ from .checks import Line, Load, active_checks, check_inputs
 from .checks.base import fill
 from .demand import Demand
 from .evaluation import Options
+from .frame_columns import column
 from .short_circuit import scr_minimum
 
 #: the pseudo-check that bounds a scheme's capacity when the rules stop offering its voltage
@@ -273,9 +274,9 @@ class SchemeCapacity:
         specs = tuple(sp for sp in specs if sp.load_dependent and sp.name not in flag_only)
         site = o.inputs.site.take(cs)
         cond = o.conductors
-        line = Line(cond["r_ohm_per_km"].to_numpy(float)[ts][:, None],
-                    cond["x_ohm_per_km"].to_numpy(float)[ts][:, None],
-                    cond["max_i_ka"].to_numpy(float)[ts][:, None])
+        line = Line(column(cond, "r_ohm_per_km")[ts][:, None],
+                    column(cond, "x_ohm_per_km")[ts][:, None],
+                    column(cond, "max_i_ka")[ts][:, None])
         level_max = self.policy.voltage_level(site.u_kv).max_kva
         k_hi = min(self.k0 * p.capacity_search_max_factor, level_max, p.max_plausible_kva)
 

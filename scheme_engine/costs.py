@@ -19,6 +19,7 @@ from grid_models.policy import Policy
 
 from .candidates import K_BUSBAR, K_EXISTING, K_TAP, KINDS, Candidates
 from .checks.inputs import Flow, Site
+from .frame_columns import column
 from .routing import Routes
 
 
@@ -54,7 +55,7 @@ def option_costs(cand: Candidates, routes: Routes, site: Site, flow: Flow,
     """Costs, works days, losses and scores of every (candidate, conductor) option."""
     p = policy.params
     shape = np.shape(flow.i_abs)
-    price = conductors["price_cny_per_km"].to_numpy(float)[None, :]
+    price = column(conductors, "price_cny_per_km")[None, :]
     km = site.km
     on_prop = on_property_m(routes, policy)[:, None] / 1000.0
     cust_km = np.minimum(km, on_prop)

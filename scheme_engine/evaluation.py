@@ -15,6 +15,7 @@ from .candidates import Candidates
 from .checks import CheckInputs, CheckResults, Load, build_site, check_inputs, line_of, run_checks
 from .costs import option_costs
 from .demand import Demand
+from .frame_columns import column
 from .routing import Routes
 
 
@@ -101,7 +102,7 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
     x = check_inputs(site, line, load, policy)
     shape = (len(cand), len(conductors))
     res = run_checks(x, policy, shape)
-    allowed = site.construction[:, None] == conductors["construction"].to_numpy()[None, :]
+    allowed = site.construction[:, None] == column(conductors, "construction", None)[None, :]
     feasible = allowed & res.ok
     c = option_costs(cand, routes, site, x.flow, conductors, policy)
     v_pu = np.abs(x.flow.v_kv) / site.u_kv

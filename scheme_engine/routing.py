@@ -121,7 +121,13 @@ class Routes:
         if self.route_class[i] != STREET or self._cn is None:
             return np.vstack([self._xy, self._cand_xy[i]])
         road = self._cn.road
-        e = self.edge_id[self.edge_owner == i]
+        if "_edges" in self.__dict__:
+            e = self.edge_id[self.edge_owner == i]
+        else:
+            # only this route's chains: a plan draws a few of its ~20 routes
+            own, lo, hi, rev, order = self._pieces
+            m = own == i
+            e = _expand(self._cn.road_core, own[m], lo[m], hi[m], rev[m], order[m])[1]
         pts = [self._xy[None, :], self._s_xy[None, :]]
         if e.size > 1:
             verts = road.orient(e)
@@ -129,7 +135,7 @@ class Routes:
             pts.append(road.xy[verts[1:-1]])
         pts += [self._t_xy[i][None, :], self._cand_xy[i][None, :]]
         c = np.vstack(pts)
-        keep = np.r_[True, np.any(np.abs(np.diff(c, axis=0)) > 1e-9, axis=1)]
+        keep = np.concatenate(([True], np.any(np.abs(np.diff(c, axis=0)) > 1e-9, axis=1)))
         return c[keep]
 
 

@@ -144,12 +144,20 @@ def load_rate_limit(policy: Policy, modes: np.ndarray) -> tuple[np.ndarray, np.n
 
 def transformer_limit(policy: Policy, n_transformers: np.ndarray) -> np.ndarray:
     """Main-transformer load-rate limit by number of units (N-1 firm capacity rule)."""
-    m = policy.mapping("transformer_load_limits", "n_transformers", "max_load_rate")
-    xs = np.array([float(k) for k in m])
-    ys = np.array(list(m.values()), float)
-    o = np.argsort(xs)
-    n = np.clip(np.asarray(n_transformers, float), xs.min(), xs.max())
-    return np.interp(n, xs[o], ys[o])
+    xs, ys = _transformer_limits(policy)
+    return np.interp(np.clip(np.asarray(n_transformers, float), xs[0], xs[-1]), xs, ys)
+
+
+def _transformer_limits(policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """``transformer_load_limits`` sorted by units, once per policy (read per application)."""
+    hit = policy.__dict__.get("_transformer_limits")
+    if hit is None:
+        m = policy.mapping("transformer_load_limits", "n_transformers", "max_load_rate")
+        xs = np.array([float(k) for k in m])
+        ys = np.array(list(m.values()), float)
+        o = np.argsort(xs)
+        hit = policy.__dict__["_transformer_limits"] = (xs[o], ys[o])
+    return hit
 
 
 def voltage_band_pct(policy: Policy, vn_kv: float) -> float:

@@ -29,7 +29,8 @@ from grid_models.policy import Policy
 from grid_models.policy_schema import Parameters
 
 from .. import rules, short_circuit
-from ..candidates import BAY_KINDS, K_BUSBAR, K_TAP, Candidates
+from ..candidates import IS_BAY_KIND, K_BUSBAR, K_TAP, Candidates
+from ..frame_columns import column
 from ..routing import Routes
 from ..short_circuit import SiteShortCircuit
 from ..supply_area import area_class_at, radius_limit_km
@@ -166,7 +167,7 @@ def build_site(cn: CompiledNetwork, cand: Candidates, routes: Routes, policy: Po
     cab_share = np.where(routes.road_m > 1.0, routes.road_cable_m / np.maximum(routes.road_m, 1e-9),
                          own_cable)
     construction = np.where(is_tap | (cab_share < p.cable_route_share_min), "overhead", "cable")
-    is_bay = np.isin(cand.kind, BAY_KINDS)
+    is_bay = IS_BAY_KIND[cand.kind]
     construction = np.where(is_bay, "cable", construction)
     f = cand.feeder
     has_f = f >= 0
@@ -212,11 +213,11 @@ def build_site(cn: CompiledNetwork, cand: Candidates, routes: Routes, policy: Po
 def line_of(conductors: pd.DataFrame) -> Line:
     """Every conductor of the level as rows ``(1, T)``."""
     def row(name: str) -> np.ndarray | None:
-        return conductors[name].to_numpy(float)[None, :] if name in conductors else None
+        return column(conductors, name)[None, :] if name in conductors else None
 
-    return Line(conductors["r_ohm_per_km"].to_numpy(float)[None, :],
-                conductors["x_ohm_per_km"].to_numpy(float)[None, :],
-                conductors["max_i_ka"].to_numpy(float)[None, :],
+    return Line(column(conductors, "r_ohm_per_km")[None, :],
+                column(conductors, "x_ohm_per_km")[None, :],
+                column(conductors, "max_i_ka")[None, :],
                 row("cross_section_mm2"), row("k_a_s05_per_mm2"), row("r_min_factor"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -52,18 +53,33 @@ class CheckResults:
     passed: dict[str, np.ndarray]
     ok: np.ndarray  # every rejecting check passes
 
+    @cached_property
+    def _stacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(values, limits, passed) with the checks on the last axis, and which checks reject:
+        one gather per look-up instead of one per check (a plan looks up a few dozen
+        options)."""
+        names = [sp.name for sp in self.specs]
+        return (np.stack([self.values[n] for n in names], axis=-1),
+                np.stack([self.limits[n] for n in names], axis=-1),
+                np.stack([self.passed[n] for n in names], axis=-1),
+                np.array([n not in self.flag_only for n in names]))
+
+    def at(self, c: int, t: int) -> tuple[list[float], list[float], list[bool]]:
+        """Values, limits and results of every active check (registry order) of option
+        ``(c, t)``, as Python lists (for the JSON ``limits[]`` of a reported circuit)."""
+        v, lim, ok, _ = self._stacked
+        return v[c, t].tolist(), lim[c, t].tolist(), ok[c, t].tolist()
+
     def utilisation_at(self, index: tuple[np.ndarray, ...]) -> np.ndarray:
         """Utilisation of every active check (columns, registry order) at ``index``."""
-        v = np.stack([self.values[sp.name][index] for sp in self.specs], axis=1)
-        lim = np.stack([self.limits[sp.name][index] for sp in self.specs], axis=1)
-        return utilisation_matrix(self.specs, v, lim)
+        v, lim, _, _ = self._stacked
+        return utilisation_matrix(self.specs, v[index], lim[index])
 
     def failing_at(self, index: tuple[np.ndarray, ...], rejecting_only: bool = True
                    ) -> np.ndarray:
         """Boolean (n, checks): which checks fail at ``index``."""
-        return np.stack([~self.passed[sp.name][index]
-                         & (not rejecting_only or sp.name not in self.flag_only)
-                         for sp in self.specs], axis=1)
+        _, _, ok, reject = self._stacked
+        return ~ok[index] & reject if rejecting_only else ~ok[index]
 
     def binding_at(self, index: tuple[np.ndarray, ...]) -> list[tuple[str, float]]:
         """Per option: the rejecting check furthest beyond its limit when any fails, else the
@@ -75,16 +91,21 @@ class CheckResults:
         any_fail: np.ndarray = np.asarray(failing.any(axis=1))
         pool = np.where(any_fail[:, None], failing, True)
         j = np.argmax(np.where(pool, util, -np.inf), axis=1)
-        return [(self.specs[jj].name, float(util[i, jj])) for i, jj in enumerate(j)]
+        return [(self.specs[jj].name, float(util[i, jj])) for i, jj in enumerate(j.tolist())]
+
+
+@lru_cache(maxsize=16)
+def _comparisons(specs: tuple[CheckSpec, ...]) -> tuple[np.ndarray, np.ndarray]:
+    cmp = np.array([sp.comparison for sp in specs])
+    return cmp == "ge", cmp == "abs_le"
 
 
 def utilisation_matrix(specs: tuple[CheckSpec, ...], v: np.ndarray, lim: np.ndarray
                        ) -> np.ndarray:
     """:meth:`CheckSpec.utilisation` of columns of checks at once (one pass, not one per
     check: this runs for every chosen and every rejected option)."""
-    cmp = np.array([sp.comparison for sp in specs])
-    ge = cmp == "ge"
-    a = np.where(cmp == "abs_le", np.abs(v), np.maximum(v, 0.0))
+    ge, absolute = _comparisons(specs)
+    a = np.where(absolute, np.abs(v), np.maximum(v, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         u_le = np.where(np.isinf(lim) & (lim > 0), 0.0,
                         np.where(lim > 0, a / lim, np.where(a <= 0, 0.0, np.inf)))
