@@ -193,7 +193,8 @@ class RoadGraph:
         d = np.hypot(*(p - q).T)
         # per point: its nearest candidate edge (ties: the lowest edge id, deterministic)
         o = np.lexsort((e, d, owner))
-        first = np.r_[True, owner[o][1:] != owner[o][:-1]]
+        oo = owner[o]
+        first = np.concatenate(([True], oo[1:] != oo[:-1]))
         k = o[first]
         rows = ok[owner[k]]
         within = d[k] <= max_dist_m

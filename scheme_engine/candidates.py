@@ -227,7 +227,7 @@ def _diversify(c: Candidates, cap: int, existing_node: int | None, per_feeder: i
     # rank within group in distance order (candidates are already sorted by distance)
     o = np.argsort(group, kind="stable")
     g = group[o]
-    first = np.r_[True, g[1:] != g[:-1]]
+    first = np.concatenate(([True], g[1:] != g[:-1]))
     start = np.maximum.accumulate(np.where(first, np.arange(g.size), 0))
     rank = np.empty(g.size, np.int64)
     rank[o] = np.arange(g.size) - start
@@ -235,5 +235,5 @@ def _diversify(c: Candidates, cap: int, existing_node: int | None, per_feeder: i
     busbar = np.flatnonzero(c.kind == K_BUSBAR)[: max(int(cap * bay_share), 1)]
     must[busbar] = True
     rest = np.flatnonzero(~must & (rank < per_feeder))[: max(cap - int(must.sum()), 0)]
-    idx = np.sort(np.r_[np.flatnonzero(must), rest])  # keeps distance order
+    idx = np.sort(np.concatenate((np.flatnonzero(must), rest)))  # keeps distance order
     return c.take(idx)

@@ -86,8 +86,9 @@ class Routes:
         if eid.size:
             # the two partial edges of each route: from the customer's point onwards, and up
             # to the target's point (fractions from edge_u; fwd: travelling towards edge_v)
-            first = np.r_[True, own[1:] != own[:-1]]
-            last = np.r_[own[1:] != own[:-1], True]
+            step = own[1:] != own[:-1]
+            first = np.concatenate(([True], step))
+            last = np.concatenate((step, [True]))
             fs = self._s_frac
             lo[first] = np.where(fwd[first], fs, 0.0)
             hi[first] = np.where(fwd[first], 1.0, fs)
@@ -289,28 +290,28 @@ def _place(road, core, e: np.ndarray, f: np.ndarray, ncons: int):
 def _walk(core, pred, srcs, s_ends, t_ends, iw, jw, via):
     """Core chains of each route (rows ``via``), walked back from the target's way in to the
     customer's way out: flat (row, chain, reversed, order)."""
-    own, chains, rev, order = [], [], [], []
+    own, pvs, curs, sizes = [], [], [], []
     if via.size:
         si = np.searchsorted(srcs, s_ends[iw[via]])
         cur = t_ends[via, jw[via]].astype(np.int64)
         goal = s_ends[iw[via]]
-        step = 0
         active = np.flatnonzero(cur != goal)
-        while active.size:
-            pv = pred[si[active], cur[active]]
-            ch = core.chain_between(pv, cur[active])
+        while active.size:  # one step back along every unfinished route at once
+            here = cur[active]
+            pv = pred[si[active], here]
             own.append(via[active])
-            chains.append(ch)
-            rev.append(core.chain_a[ch] != pv)
-            order.append(np.full(active.size, _BIG - step))
+            pvs.append(pv)
+            curs.append(here)
+            sizes.append(active.size)
             cur[active] = pv
             active = active[pv != goal[active]]
-            step += 1
     if not own:
         z = np.empty(0, np.int64)
         return z, z, np.empty(0, bool), z
-    return (np.concatenate(own), np.concatenate(chains), np.concatenate(rev),
-            np.concatenate(order))
+    pv = np.concatenate(pvs)
+    chains = core.chain_between(pv, np.concatenate(curs))  # all steps' chains in one look-up
+    order = _BIG - np.repeat(np.arange(len(sizes)), sizes)
+    return np.concatenate(own), chains, core.chain_a[chains] != pv, order
 
 
 def _pieces(core, cs0, att, idx, r, ct, iw, jw, dr, c_own, c_chain, c_rev, c_order):
@@ -374,7 +375,7 @@ def _expand(core, own, lo, hi, rev, order):
     own, lo, hi, rev = own[o], lo[o], hi[o], rev[o]
     ln = hi - lo
     tot = int(ln.sum())
-    start = np.r_[0, np.cumsum(ln)[:-1]]
+    start = np.concatenate(([0], np.cumsum(ln)[:-1]))
     k = np.arange(tot) - np.repeat(start, ln)
     r = np.repeat(rev, ln)
     pos = np.where(r, np.repeat(hi, ln) - 1 - k, np.repeat(lo, ln) + k)
