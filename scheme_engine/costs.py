@@ -18,6 +18,7 @@ import pandas as pd
 from grid_models.policy import Policy
 
 from .candidates import K_BUSBAR, K_EXISTING, K_TAP, KINDS, Candidates
+from .checks.base import fill
 from .checks.inputs import Flow, Site
 from .frame_columns import column
 from .routing import Routes
@@ -69,8 +70,8 @@ def option_costs(cand: Candidates, routes: Routes, site: Site, flow: Flow,
                  + verge_km * policy.cost("civil_per_km", "verge"))
     line_cust = cust_km * (price + policy.cost("civil_per_km", "on_property"))
     cost_utility = line_util + crossing + bay
-    parts = {"line": np.broadcast_to(line_util, shape), "crossings": np.broadcast_to(crossing, shape),
-             "bay": np.broadcast_to(bay, shape)}
+    parts = {"line": fill(line_util, shape), "crossings": fill(crossing, shape),
+             "bay": fill(bay, shape)}
     rates = policy.construction_rates
     km_per_day = np.where(site.construction == "cable", rates["cable_km_per_workday"],
                           rates["overhead_km_per_workday"])
@@ -86,7 +87,7 @@ def option_costs(cand: Candidates, routes: Routes, site: Site, flow: Flow,
     radial = (~site.n1_transfer & (site.feeder >= 0))[:, None]
     score = (p.weight_cost * (cost_utility + line_cust) + p.weight_workday_cny * works[:, None]
              + p.weight_loss_cny_per_kw * loss + p.weight_reliability_cny * radial)
-    return OptionCosts(cost_utility, np.broadcast_to(line_cust, shape), parts, works, loss, score)
+    return OptionCosts(cost_utility, fill(line_cust, shape), parts, works, loss, score)
 
 
 def _bay_costs(policy: Policy, cand: Candidates) -> np.ndarray:

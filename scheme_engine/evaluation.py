@@ -13,6 +13,7 @@ from grid_models.policy import Policy
 
 from .candidates import Candidates
 from .checks import CheckInputs, CheckResults, Load, build_site, check_inputs, line_of, run_checks
+from .checks.base import fill
 from .costs import option_costs
 from .demand import Demand
 from .frame_columns import column
@@ -110,7 +111,7 @@ def evaluate(cn: CompiledNetwork, cand: Candidates, routes: Routes, demand: Dema
     drop = (np.abs(v_bb) - np.abs(x.flow.v_kv)) / site.u_kv * 100
     before = np.where(cand.feeder >= 0, (site.feeder_peak_mva / site.feeder_rated_mva)[:, 0], 0.0)
     return Options(cand, routes, conductors, site.construction, allowed, res, feasible, x,
-                   np.broadcast_to(v_pu, shape), np.broadcast_to(drop, shape), before,
+                   fill(v_pu, shape), fill(drop, shape), before,
                    c.cost_utility, c.cost_customer_line, c.parts, c.works_days, c.loss_kw,
                    c.score)
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from grid_models.compiled import SQRT3
 
-from .base import register
+from .base import fill, register
 from .inputs import CheckInputs
 
 
@@ -20,7 +20,7 @@ def feeder_load_rate(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     shared = (s.feeder_peak_mva + x.flow.inc_mva) / s.feeder_rated_mva
     own = np.abs(np.asarray(x.load.s_mva)) / (SQRT3 * s.u_kv * x.line.max_i_ka)
     rate = np.where(s.dedicated, own, shared)
-    return rate, np.broadcast_to(s.load_rate_limit, np.shape(rate))
+    return rate, fill(s.load_rate_limit, np.shape(rate))
 
 
 @register("transformer_load_rate", "ratio", "主变负载率(N-1)", "main-transformer load rate (N-1)",
@@ -30,7 +30,7 @@ def transformer_load_rate(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     number of units (transformer_load_limits.csv)."""
     s = x.site
     rate = (s.substation_load_mva + x.flow.inc_mva) / s.substation_firm_mva
-    return rate, np.broadcast_to(s.transformer_limit, np.shape(rate))
+    return rate, fill(s.transformer_limit, np.shape(rate))
 
 
 @register("transformer_unit_loading", "ratio", "供电主变负载", "loading of the unit feeding the bus section",

@@ -7,7 +7,7 @@ import numpy as np
 
 from grid_models.compiled import SQRT3
 
-from .base import register
+from .base import fill, register
 from .inputs import CheckInputs
 
 
@@ -52,4 +52,4 @@ def pv_voltage_rise(x: CheckInputs) -> tuple[np.ndarray, np.ndarray]:
     s_exp = -x.load.pv_export_mw * x.params.pv_midday_coincidence
     i_exp = np.conj(s_exp / (SQRT3 * s.v0))
     rise = (np.abs(s.v0 - SQRT3 * (s.z_th + x.flow.z_line) * i_exp) / s.u_kv - 1) * 100
-    return np.broadcast_to(rise, shape), lim
+    return fill(rise, shape), lim
