@@ -27,7 +27,7 @@ from .explain import explain
 from .frame_columns import column
 from .optimise import Selection
 from .routing import ROUTE_CLASSES
-from .scheme import Check, Circuit, Conductor, Connection, Scheme, trusted
+from .scheme import SCHEMA_VERSION, Check, Circuit, Conductor, Connection, Scheme, trusted
 
 #: JSON has no infinity: an unbounded limit (a new feeder's path headroom) is written as this
 UNBOUNDED = 1e9
@@ -114,15 +114,17 @@ class SchemeBuilder:
         flags = self.flags(app, circuits, mode, duration, o, sel)
         name, util_b = max(binds, key=lambda b: b[1])
         spec = REGISTRY[name]
-        return Scheme(rank=0, feasible=feasible, score=round(sel.score, 2), voltage_kv=r.vn_kv,
-                      supply_mode=mode.mode, tier=mode.tier,
-                      design_demand_kw=demand.p_mw * 1000, power_factor=demand.power_factor,
-                      circuits=circuits, equipment=equipment,
-                      cost_cny={k: round(v, 2) for k, v in cost.items()},
-                      duration_workdays=duration, flags=flags, explanation={}, remedy=remedy,
-                      binding={"name": name, "label_zh": spec.label_zh,
-                               "label_en": spec.label_en, "utilisation": round(util_b, 4)},
-                      capacity=min(capacities, key=lambda c: c["max_kva"]) if capacities else None)
+        # every field given, from typed values (see `trusted`; the schema tests validate it)
+        return trusted(Scheme, dict(
+            schema_version=SCHEMA_VERSION, rank=0, feasible=bool(feasible),
+            score=round(float(sel.score), 2), voltage_kv=float(r.vn_kv), supply_mode=mode.mode,
+            tier=mode.tier, design_demand_kw=float(demand.p_mw * 1000),
+            power_factor=float(demand.power_factor), circuits=circuits, equipment=equipment,
+            cost_cny={k: round(float(v), 2) for k, v in cost.items()},
+            duration_workdays=duration, flags=flags, explanation={}, remedy=remedy,
+            binding={"name": name, "label_zh": spec.label_zh, "label_en": spec.label_en,
+                     "utilisation": round(float(util_b), 4)},
+            capacity=min(capacities, key=lambda c: c["max_kva"]) if capacities else None))
 
     def circuit(self, o: Options, c: int, t: int, bind_name: str) -> Circuit:
         """One circuit of a scheme: option (candidate ``c``, conductor ``t``)."""
