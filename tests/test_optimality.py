@@ -298,3 +298,51 @@ def test_random_feasible_schemes_pass_every_check(name: str) -> None:
                 assert all(chk.passed for c in s.circuits for chk in c.limits), (app, s.rank)
         assert _json(planner.plan(app)) == _json(r)
     assert n_feasible > 0
+
+
+@pytest.mark.parametrize("name", ["small", "synth-S+relaxed", "1-MV-urban--0-sw"])
+@pytest.mark.parametrize("use_by_feeder", [True, False])
+def test_enumeration_and_cpsat_choose_the_same(name: str, use_by_feeder: bool) -> None:
+    """The engine enumerates pairs (and sorts singles) where CP-SAT would prove the same
+    optimum: on the same evaluated options both give the same objective sequence (CP-SAT's:
+    whole yuan per option; which of several tied options is taken may differ), only
+    admissible, feasible choices, and the enumeration's first is the least exact score among
+    CP-SAT's optima."""
+    from scheme_engine.optimise import SCORE_UNIT_CNY, select_topk
+
+    planner = _planner(name)
+    apps = random_applications(planner.network, 12, seed=23)
+    k = int(planner.policy.param("topk_default"))
+    compared = {1: 0, 2: 0}
+    for app in apps:
+        for tier in ("普通", "二级", "一级"):
+            a = {**app, "tier": tier}
+            mode = rules.supply_mode(planner.policy, tier)
+            try:
+                levels = levels_of(planner, a)
+            except InputError:
+                continue
+            for vn in levels:
+                lr = planner.evaluate_level(a, vn)
+                o = lr.options
+                args = (o, mode.n_circuits, k, mode.distinct_substations,
+                        mode.distinct_bus_sections, lr.corridor_conflict)
+                fast = select_topk(*args, distinct_by_feeder=use_by_feeder)
+                ref = select_topk(*args, distinct_by_feeder=use_by_feeder, use_cpsat=True)
+
+                def objective(sels: list, o=o) -> list[float]:  # type: ignore[no-untyped-def]
+                    return [float(sum(np.round(o.score[c, t] / SCORE_UNIT_CNY)
+                                      for c, t in zip(s.candidates, s.conductors, strict=True)))
+                            for s in sels]
+
+                assert objective(fast) == objective(ref), (a, vn)
+                ex = exhaustive(lr, mode)
+                for s in fast:
+                    assert frozenset(s.candidates) in ex
+                    assert all(o.feasible[c, t] for c, t in zip(s.candidates, s.conductors,
+                                                                   strict=True))
+                if ref:  # among CP-SAT's optima, the enumeration takes the least exact score
+                    assert fast[0].score <= ref[0].score + 1e-9
+                compared[mode.n_circuits] += bool(ref)
+    assert compared[2] > 0, f"{name}: no dual-supply level with a scheme to compare"
+    assert compared[1] > 0
