@@ -435,20 +435,24 @@ def shared_corridor_m(routes: Routes, edge_length_m: np.ndarray) -> np.ndarray:
     out = (m * edge_length_m[used]) @ m.T
     part = np.flatnonzero((lo > 0) | (hi < 1))
     if part.size:
-        # every pair (partial entry p, other entry q on the same edge): replace the whole-edge
-        # contribution by the overlap of the covered parts
-        pe = inv[part]
-        for k, p_ in enumerate(part):
-            q = np.flatnonzero((inv == pe[k]) & (own != own[p_]))
-            if q.size == 0:
-                continue
-            ov = np.clip(np.minimum(hi[p_], hi[q]) - np.maximum(lo[p_], lo[q]), 0, None)
-            full = (lo[q] <= 0) & (hi[q] >= 1)
-            # a pair of two partial entries is met twice (once from each): apply half each time
-            w = np.where(full, 1.0, 0.5)
-            delta = (ov - 1.0) * edge_length_m[eid[p_]] * w
-            np.add.at(out, (own[p_], own[q]), delta)
-            np.add.at(out, (own[q], own[p_]), delta)
+        # every pair (partial entry p, entry q of another route on the same edge): replace the
+        # whole-edge contribution by the overlap of the covered parts (all pairs at once: the
+        # entries of each edge are a run of the entries sorted by edge)
+        by_edge = np.argsort(inv, kind="stable")
+        inv_s = inv[by_edge]
+        start = np.searchsorted(inv_s, inv[part], "left")
+        cnt = np.searchsorted(inv_s, inv[part], "right") - start
+        pp = np.repeat(part, cnt)
+        qq = by_edge[np.repeat(start - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))]
+        other = own[pp] != own[qq]
+        pp, qq = pp[other], qq[other]
+        ov = np.clip(np.minimum(hi[pp], hi[qq]) - np.maximum(lo[pp], lo[qq]), 0, None)
+        full = (lo[qq] <= 0) & (hi[qq] >= 1)
+        # a pair of two partial entries is met twice (once from each): apply half each time
+        w = np.where(full, 1.0, 0.5)
+        delta = (ov - 1.0) * edge_length_m[eid[pp]] * w
+        np.add.at(out, (own[pp], own[qq]), delta)
+        np.add.at(out, (own[qq], own[pp]), delta)
     np.fill_diagonal(out, 0.0)
     return np.maximum(out, 0.0)
 

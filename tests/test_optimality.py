@@ -330,7 +330,7 @@ def test_enumeration_and_cpsat_choose_the_same(name: str, use_by_feeder: bool) -
                 fast = select_topk(*args, distinct_by_feeder=use_by_feeder)
                 ref = select_topk(*args, distinct_by_feeder=use_by_feeder, use_cpsat=True)
 
-                def objective(sels: list, o=o) -> list[float]:  # type: ignore[no-untyped-def]
+                def objective(sels: list, o=o) -> list[float]:
                     return [float(sum(np.round(o.score[c, t] / SCORE_UNIT_CNY)
                                       for c, t in zip(s.candidates, s.conductors, strict=True)))
                             for s in sels]
