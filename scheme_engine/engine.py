@@ -129,21 +129,26 @@ class Planner:
         area, area_source = area_class_at(self.cn, xy, self.policy)
         results = [self._level(xy, lv, app, demand, mode, k, existing_node, existing_feeder,
                                excluded, area) for lv in levels]
+        # the k best selections over the levels, in the order of the schemes (their score to
+        # the cent, then level and rank): only those become schemes
+        best = sorted(((r, s) for r in results for s in r.selections),
+                      key=lambda rs: round(float(rs[1].score), 2))[:k]
         schemes: list[Scheme] = []
         for r in results:
-            if not r.selections:
+            sels = [s for rr, s in best if rr is r]
+            if not sels:
                 continue
-            # binding checks of every chosen circuit of the level in one vectorised call
-            cs = np.concatenate([s.candidates for s in r.selections])
-            ts = np.concatenate([s.conductors for s in r.selections])
+            # binding checks and capacities of every chosen circuit of the level in one
+            # vectorised call each
+            cs = np.concatenate([s.candidates for s in sels])
+            ts = np.concatenate([s.conductors for s in sels])
             binds = iter(binding_many(r.options, cs, ts))
             caps = iter(capacity.options(r.options, cs, ts))
             schemes += [self.builder.scheme(r, s, app, demand, mode,
                                             binds=[next(binds) for _ in s.candidates],
                                             capacities=[next(caps) for _ in s.candidates])
-                        for s in r.selections]
+                        for s in sels]
         schemes.sort(key=lambda s: s.score)
-        schemes = schemes[:k]
         notes = list(self._network_notes)
         if not levels:
             allowed = rules.rule_levels(self.policy, kva)
@@ -293,7 +298,9 @@ class Planner:
                 raise ApplicationError(f"parcel: {area / 1e6:.2f} km² is larger than any single "
                                        f"customer's lot this engine accepts ({lim / 1e6:g} km²); "
                                        "give the lot's own outline", field="parcel")
-        if self._area is not None:
+        if self._area is not None and not (np.isfinite(xy).all()
+                                           and shapely.contains_xy(self._area, x, y)):
+            # (inside the prepared area: a point-in-polygon test; the distance only outside)
             d = float(shapely.distance(self._area, shapely.points(xy))) if np.isfinite(xy).all() \
                 else np.inf
             lim = self.policy.params.max_distance_outside_network_m
