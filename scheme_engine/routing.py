@@ -122,22 +122,34 @@ class Routes:
         if self.route_class[i] != STREET or self._cn is None:
             return np.vstack([self._xy, self._cand_xy[i]])
         road = self._cn.road
-        if "_edges" in self.__dict__:
-            e = self.edge_id[self.edge_owner == i]
-        else:
-            # only this route's chains: a plan draws a few of its ~20 routes
-            own, lo, hi, rev, order = self._pieces
-            m = own == i
-            e = _expand(self._cn.road_core, own[m], lo[m], hi[m], rev[m], order[m])[1]
+        e, fwd = self._route_edges(i)
         pts = [self._xy[None, :], self._s_xy[None, :]]
         if e.size > 1:
-            verts = road.orient(e)
+            # the vertices in travel order: each edge's entry, then the last edge's exit;
             # drop the vertex behind the customer's point and the one beyond the target's
-            pts.append(road.xy[verts[1:-1]])
+            entry = np.where(fwd, road.edge_u[e], road.edge_v[e])
+            pts.append(road.xy[entry[1:]])
         pts += [self._t_xy[i][None, :], self._cand_xy[i][None, :]]
-        c = np.vstack(pts)
+        c = np.concatenate(pts)
         keep = np.concatenate(([True], np.any(np.abs(np.diff(c, axis=0)) > 1e-9, axis=1)))
         return c[keep]
+
+    def _route_edges(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Road edges of street route ``i`` in travel order, and whether each is travelled
+        from ``edge_u`` to ``edge_v``: only this route's chains (a plan draws a few of its ~20
+        routes), one slice per chain."""
+        assert self._cn is not None and self._cn.road_core is not None
+        core = self._cn.road_core
+        own, lo, hi, rev, order = self._pieces
+        m = np.flatnonzero(own == i)
+        m = m[np.argsort(order[m], kind="stable")]
+        ce = core.chain_edges
+        parts = [ce[a:b][::-1] if r else ce[a:b]
+                 for a, b, r in zip(lo[m].tolist(), hi[m].tolist(), rev[m].tolist(), strict=True)]
+        if not parts:
+            return np.empty(0, np.int64), np.empty(0, bool)
+        e = np.concatenate(parts)
+        return e, core.edge_fwd[e] != np.repeat(rev[m], hi[m] - lo[m])
 
 
 def route_all(cn: CompiledNetwork, xy: np.ndarray, cand: Candidates, policy: Policy) -> Routes:
