@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .errors import InputError, PolicyError, UnknownTypeError
 from .policy_schema import TABLES, Parameters, check_table, did_you_mean, parameters_from_table
@@ -407,6 +406,8 @@ def _from_folder(name: str, folder: Path, base: Policy | None) -> Policy:
 
 
 def _from_yaml(p: Path) -> Policy:
+    import yaml  # (here: only an override file needs it, and every plan imports this module)
+
     try:
         text = p.read_text(encoding="utf-8")
         spec = yaml.safe_load(text) or {}
