@@ -138,9 +138,10 @@ class Routes:
         """Road edges of street route ``i`` in travel order, and whether each is travelled
         from ``edge_u`` to ``edge_v``: only this route's chains (a plan draws a few of its ~20
         routes), one slice per chain."""
-        assert self._cn is not None and self._cn.road_core is not None
-        core = self._cn.road_core
+        core = self._cn.road_core if self._cn is not None else None
         own, lo, hi, rev, order = self._pieces
+        if core is None:  # no street graph: no street route either
+            return np.empty(0, np.int64), np.empty(0, bool)
         m = np.flatnonzero(own == i)
         m = m[np.argsort(order[m], kind="stable")]
         ce = core.chain_edges
