@@ -171,15 +171,22 @@ def _transformer(src: CRS, dst: CRS) -> Transformer:
     return tr
 
 
-def _pipelines_path() -> str:
+def _pipelines_path() -> str | None:
+    """The memo file, or None where no cache folder can be named (no home directory)."""
     from .cache import cache_dir  # (lazy: the cache module imports the compiled view)
 
-    return os.path.join(cache_dir(), "proj_pipelines.json")
+    try:
+        return os.path.join(cache_dir(), "proj_pipelines.json")
+    except (RuntimeError, KeyError, OSError):
+        return None
 
 
 def _pipelines() -> dict[str, object]:
+    path = _pipelines_path()
+    if path is None:
+        return {}
     try:
-        with open(_pipelines_path(), encoding="utf-8") as fh:
+        with open(path, encoding="utf-8") as fh:
             memo = json.load(fh)
         return memo if isinstance(memo, dict) else {}
     except (OSError, ValueError):
@@ -190,6 +197,8 @@ def _save_pipelines(memo: dict[str, object]) -> None:
     """Write atomically (a concurrent reader sees the old or the new file); a cache folder
     that cannot be written only costs the next process the search."""
     path = _pipelines_path()
+    if path is None:
+        return
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)

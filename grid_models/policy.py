@@ -347,7 +347,9 @@ def _read_bundled(name: str) -> Policy | None:
     try:
         with open(_bundled_path(name), "rb") as fh:
             pol = pickle.load(fh)
-    except Exception:  # noqa: BLE001 - absent, unreadable or from other code: read the CSVs
+    # absent, unreadable, from other code, or no cache folder can be named (no home
+    # directory): read the CSVs
+    except Exception:  # noqa: BLE001
         return None
     return pol if isinstance(pol, Policy) and pol.name == name else None
 
@@ -356,6 +358,9 @@ def _write_bundled(name: str, pol: Policy) -> None:
     _ = pol.policy_id  # kept with it (hashing every table costs ~10 ms)
     try:
         path = _bundled_path(name)
+    except (RuntimeError, KeyError, OSError):
+        return  # no cache folder can be named (no home directory)
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:

@@ -105,3 +105,23 @@ def test_the_policy_key_changes_with_any_table_byte(monkeypatch: pytest.MonkeyPa
     f = bundled / "default" / "unit_costs.csv"
     f.write_bytes(f.read_bytes() + b"\n")
     assert policy_mod._bundled_key("sgcc_15_30") != before
+
+
+def test_no_nameable_cache_folder_costs_only_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no cache folder can be named (a service account without a home directory:
+    ``Path.home()`` raises), transformers and bundled policies are built as without a cache."""
+    from grid_models import cache as cache_mod
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(cache_mod, "cache_dir", no_home)
+    crs_mod._transformer.cache_clear()
+    monkeypatch.setattr(policy_mod, "_CACHE", {})
+    try:
+        tr = crs_mod.transformer("EPSG:4326", "EPSG:4547")
+        assert tr.transform(114.0, 39.0) == Transformer.from_crs(
+            "EPSG:4326", "EPSG:4547", always_xy=True).transform(114.0, 39.0)
+        assert policy_mod.load_policy("sgcc_15_30").name == "sgcc_15_30"
+    finally:
+        crs_mod._transformer.cache_clear()
