@@ -189,6 +189,18 @@ class CompiledNetwork:
         """Index from node id to position."""
         return pd.Index(self.node_ids)
 
+    @cached_property
+    def ss_load_mw(self) -> np.ndarray:
+        """Peak load of each substation (MW): its own measured peak, else the sum of its
+        feeders' peaks. Derived once per network version (the checks, the park ledger and the
+        park's rebuilt network all read it)."""
+        ok = self.feeder_substation >= 0
+        fsum = np.bincount(self.feeder_substation[ok], weights=self.feeder_peak_mw[ok],
+                           minlength=len(self.ss_ids))
+        out = np.where(np.isnan(self.ss_peak_mw), fsum, self.ss_peak_mw)
+        out.flags.writeable = False  # shared by every reader
+        return out
+
     @property
     def n_nodes(self) -> int:
         return len(self.node_ids)
@@ -198,7 +210,8 @@ class CompiledNetwork:
     # rebuilt from them (~0.01 s) rather than pickled with copies of their geometries.
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        state.pop("node_pos", None)  # cached property, rebuilt on use
+        state.pop("node_pos", None)  # cached properties, rebuilt on use
+        state.pop("ss_load_mw", None)
         state.pop("_node_attach", None)  # routing's memo of street attachments
         state.pop("_overhead_pieces", None)  # candidates' memo of overhead line pieces
         state["seg_geometry"] = shapely.to_wkb(self.seg_geometry)

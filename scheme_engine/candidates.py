@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from grid_models.compiled import CompiledNetwork
+from grid_models.compiled import NODE_KIND_CODES, CompiledNetwork
 from grid_models.policy import Policy
 
 KINDS = ("busbar", "rmu", "switching_station", "tap", "existing", "station")
@@ -21,7 +21,8 @@ K_BUSBAR, K_RMU, K_SWST, K_TAP, K_EXISTING, K_STATION = range(6)
 #: connection kinds that occupy a spare switchgear bay on the existing feeder
 BAY_KINDS = (K_RMU, K_SWST, K_STATION)
 #: node kind code (grid_models.compiled.NODE_KIND_CODES) -> connection kind
-_NODE_BAY_KIND = {1: K_RMU, 2: K_SWST, 6: K_STATION}
+_NODE_BAY_KIND = {NODE_KIND_CODES["rmu"]: K_RMU, NODE_KIND_CODES["switching_station"]: K_SWST,
+                  NODE_KIND_CODES["station"]: K_STATION}
 #: the same as a look-up array (other node kinds with bays count as switching stations)
 _NODE_BAY_KIND_LUT = np.full(256, K_SWST, np.int8)
 _NODE_BAY_KIND_LUT[list(_NODE_BAY_KIND)] = list(_NODE_BAY_KIND.values())

@@ -178,8 +178,7 @@ def build_site(cn: CompiledNetwork, cand: Candidates, routes: Routes, policy: Po
     modes = np.where(has_f, cn.feeder_mode[fi], "dedicated")
     lr_limit, n1 = rules.load_rate_limit(policy, modes)
     ss = np.maximum(cand.substation, 0)
-    ss_peak = cn.ss_peak_mw[ss]
-    ss_peak = np.where(np.isnan(ss_peak), _substation_sum(cn)[ss], ss_peak)
+    ss_peak = cn.ss_load_mw[ss]
     spare = np.where(is_bay, cn.node_spare_bays[k],
                      np.where(cand.kind == K_BUSBAR, cn.bs_spare_bays[bs], 0))
     bay_min = np.where(is_bay, p.min_spare_bays_rmu,
@@ -241,10 +240,3 @@ def check_inputs(site: Site, line: Line, load: Load, policy: Policy) -> CheckInp
     """Solve the flow and bundle what the checks read."""
     return CheckInputs(site, line, load, solve_flow(site, line, load), policy.params,
                        policy.voltage_level(site.u_kv).band_pct)
-
-
-def _substation_sum(cn: CompiledNetwork) -> np.ndarray:
-    """Sum of feeder peaks per substation where the substation's own peak is not measured."""
-    ok = cn.feeder_substation >= 0
-    return np.bincount(cn.feeder_substation[ok], weights=cn.feeder_peak_mw[ok],
-                       minlength=len(cn.ss_ids))

@@ -18,7 +18,7 @@ import json
 import numpy as np
 import shapely
 
-from grid_models.compiled import SQRT3, CompiledNetwork
+from grid_models.compiled import BAY_KIND_CODES, SQRT3, CompiledNetwork
 from grid_models.crs import transformer
 from grid_models.policy import Policy
 
@@ -119,7 +119,7 @@ def _access_points(cn: CompiledNetwork, policy: Policy, lim: Limits, led: Ledger
                    inside: np.ndarray) -> list[dict]:
     branch = lim.branch_ka - led.branch_ka
     path_ka = _path_min(cn, branch)
-    bay = np.flatnonzero(np.isin(cn.node_kind, (1, 2, 6)) & (cn.node_feeder >= 0)
+    bay = np.flatnonzero(np.isin(cn.node_kind, BAY_KIND_CODES) & (cn.node_feeder >= 0)
                          & (cn.node_spare_bays > 0) & inside)
     f = cn.node_feeder[bay]
     bsi = cn.node_bus_section[bay]

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from grid_models.compiled import CompiledNetwork
+from grid_models.compiled import BAY_KIND_CODES, CompiledNetwork
 from grid_models.policy import Policy
 
 from .. import rules
@@ -76,16 +76,12 @@ class Limits:
         f_peak = cn.feeder_peak_mw / np.where(cn.feeder_pf > 0, cn.feeder_pf, 1.0)
         feeder_mva = lim * cn.feeder_rated_mva - f_peak
         feeder_cust = p.max_customers_per_feeder - cn.feeder_n_customers.astype(float)
-        ss_peak = cn.ss_peak_mw.copy()
-        ok = cn.feeder_substation >= 0
-        ss_sum = np.bincount(cn.feeder_substation[ok], weights=cn.feeder_peak_mw[ok],
-                             minlength=len(cn.ss_ids))
-        ss_peak = np.where(np.isnan(ss_peak), ss_sum, ss_peak)
+        ss_peak = cn.ss_load_mw
         tlim = rules.transformer_limit(policy, cn.ss_n_transformers)
         ss_mva = tlim * cn.ss_n_transformers * cn.ss_transformer_mva - ss_peak / cn.ss_pf
         bs_mva = p.transformer_unit_loading_limit * cn.bs_unit_mva - cn.bs_load_mva
         bs_bays = cn.bs_spare_bays.astype(float) - p.min_spare_bays_substation + 1
-        node_bays = np.where(np.isin(cn.node_kind, (1, 2, 6)),
+        node_bays = np.where(np.isin(cn.node_kind, BAY_KIND_CODES),
                              cn.node_spare_bays.astype(float) - p.min_spare_bays_rmu + 1, 0.0)
         n = cn.n_nodes
         branch = np.full(n, np.inf)

@@ -303,10 +303,7 @@ def network_with_plan(planner: Planner, res: ParkResult, exclude: Iterable[str] 
         feeders["peak_mw"] = pk
         feeders["n_customers"] = feeders["n_customers"].to_numpy() + f_cust
     if (ss_inc > 0).any():
-        ok = cn.feeder_substation >= 0
-        ss_sum = np.bincount(cn.feeder_substation[ok], weights=cn.feeder_peak_mw[ok],
-                             minlength=ns)
-        base_pk = np.where(np.isnan(cn.ss_peak_mw), ss_sum, cn.ss_peak_mw)
+        base_pk = cn.ss_load_mw
         pk = sss["peak_mw"].to_numpy(float).copy()
         t = ss_inc > 0
         pk[t] = base_pk[t] + ss_inc[t] * cn.ss_pf[t]
